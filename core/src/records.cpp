@@ -123,6 +123,7 @@ Json migrate_v1_to_v2(Store store, Json r) {
         r.erase("author_name");
       }
       if (!r.contains("ticket")) r["ticket"] = 1;
+      if (r.contains("cid") && r["cid"] == "") r.erase("cid");  // v1 wrote "" for "no cid"
       break;
     }
     case Store::Conversations:
