@@ -46,6 +46,18 @@ struct OutboxEntry {
   std::string req;
   TimeMs next_attempt = 0;
   std::string wire_cid;  // the cid on the wire (differs only under the planted bug)
+  // An edit or a cancel takes effect only once committed, like a send: until then the
+  // record is not sent, and if the commit fails the change is undone visibly.
+  std::optional<Body> edit_undo;  // the body before an uncommitted edit
+  bool cancel_pending = false;    // an uncommitted cancel
+  bool attempt_unsaved = false;   // `attempted` is set but not yet committed
+  bool awaiting_commit() const {
+    return !committed || edit_undo.has_value() || cancel_pending || attempt_unsaved;
+  }
+  // May the visitor still change it? Only if the server cannot have it.
+  bool changeable() const {
+    return !inflight && (!rec.attempted || rec.state == OutboxRecord::State::Wedged);
+  }
 };
 
 struct ConvState {
@@ -65,9 +77,10 @@ struct Request {
   std::string cid;   // Send / Upload
   std::string conv;  // Send / Upload / History / Handoff
   std::uint64_t timer = 0;
+  Seq before = 0;  // HistoryGap: the exclusive upper bound that was asked for
 };
 
-enum class TimerKind { RequestTimeout, SendRetry, Reconnect, StorageRetry };
+enum class TimerKind { RequestTimeout, SendRetry, Reconnect, StorageRetry, Handshake };
 struct Timer {
   TimerKind kind = TimerKind::SendRetry;
   std::string req;
@@ -93,7 +106,14 @@ struct InflightBatch {
   std::uint64_t id = 0;
   Dirty contents;
   std::set<std::string> new_sends;  // cids whose first commit is this batch
+  std::set<std::string> edits;      // cids with an uncommitted edit in this batch
+  std::set<std::string> cancels;    // cids with an uncommitted cancel in this batch
+  std::set<std::string> attempts;   // cids whose `attempted` mark is in this batch
 };
+
+// Where a confirmed message comes from: this decides whether it may extend the window of
+// history held locally (which must stay contiguous, apart from explicit gaps).
+enum class Source { Live, OlderPage, GapPage };
 
 }  // namespace
 
@@ -114,6 +134,9 @@ struct Client::State {
   int reconnect_attempts = 0;
   bool auth_blocked = false;
   std::uint64_t reconnect_timer = 0;
+  std::uint64_t handshake_timer = 0;
+  bool identity_change = false;              // identify() asked for another identity
+  std::optional<std::string> pending_token;  // a token given before the restore finished
 
   // data
   std::map<std::string, ConvState> convs;
@@ -203,10 +226,11 @@ struct Client::State {
 
   // ------------------------------------------------------------------ storage
   void flush() {
-    if (batch || dirty.empty() || logged_out) return;
-    // After a failed commit, writes wait for the storage retry timer; a new send by the
-    // user still gets its own immediate attempt (its failure is shown, not retried).
-    if (storage_timer != 0 && !has_new_send()) return;
+    // Nothing is written before the restore: it would overwrite records not yet read.
+    if (batch || dirty.empty() || logged_out || !is_restored) return;
+    // After a failed commit, writes wait for the storage retry timer; a change by the user
+    // (send, edit, cancel) still gets its own immediate attempt (a failure is shown).
+    if (storage_timer != 0 && !has_user_change()) return;
     evict(false);
     records::StorageBatch b;
     b.id = ++batch_counter;
@@ -232,9 +256,14 @@ struct Client::State {
       b.ops.push_back(
           StorageOp{StorageOp::Kind::Put, Store::Outbox, cid, 0, records::to_json(it->second.rec)});
       if (!it->second.committed) inflight.new_sends.insert(cid);
+      if (it->second.edit_undo) inflight.edits.insert(cid);
+      if (it->second.attempt_unsaved) inflight.attempts.insert(cid);
     }
     for (const auto& cid : dirty.outbox_del) {
       b.ops.push_back(StorageOp{StorageOp::Kind::Delete, Store::Outbox, cid, 0, Json()});
+      if (auto it = outbox.find(cid); it != outbox.end() && it->second.cancel_pending) {
+        inflight.cancels.insert(cid);
+      }
     }
     for (const auto& ref : dirty.blob_del) {
       b.ops.push_back(StorageOp{StorageOp::Kind::Delete, Store::Blobs, ref, 0, Json()});
@@ -247,12 +276,14 @@ struct Client::State {
     fx.batches.push_back(std::move(b));
   }
 
-  bool has_new_send() const {
-    return std::any_of(dirty.outbox_put.begin(), dirty.outbox_put.end(),
-                       [&](const std::string& cid) {
-                         auto it = outbox.find(cid);
-                         return it != outbox.end() && !it->second.committed;
-                       });
+  bool has_user_change() const {
+    auto pending = [&](const std::string& cid) {
+      auto it = outbox.find(cid);
+      return it != outbox.end() &&
+             (!it->second.committed || it->second.edit_undo || it->second.cancel_pending);
+    };
+    return std::any_of(dirty.outbox_put.begin(), dirty.outbox_put.end(), pending) ||
+           std::any_of(dirty.outbox_del.begin(), dirty.outbox_del.end(), pending);
   }
 
   void on_commit(TimeMs now, std::uint64_t id, CommitResult result) {
@@ -267,6 +298,18 @@ struct Client::State {
           changed(it->second.rec.conv);
         }
       }
+      for (const auto& cid : done.edits) {
+        if (auto it = outbox.find(cid); it != outbox.end()) it->second.edit_undo.reset();
+      }
+      for (const auto& cid : done.attempts) {
+        if (auto it = outbox.find(cid); it != outbox.end()) it->second.attempt_unsaved = false;
+      }
+      for (const auto& cid : done.cancels) {
+        if (auto it = outbox.find(cid); it != outbox.end() && it->second.cancel_pending) {
+          changed(it->second.rec.conv);
+          outbox.erase(it);
+        }
+      }
       flush();
       return;
     }
@@ -279,6 +322,25 @@ struct Client::State {
       if (it == outbox.end() || it->second.committed) continue;
       reject_send(it->second.rec, code);
       done.contents.outbox_put.erase(cid);
+    }
+    // Edits and cancels that were not saved are undone, visibly.
+    for (const auto& cid : done.edits) {
+      auto it = outbox.find(cid);
+      if (it == outbox.end() || !it->second.edit_undo) continue;
+      it->second.rec.body = std::move(*it->second.edit_undo);
+      it->second.edit_undo.reset();
+      fx.errors.push_back(make_error(code, "edit not saved (" + cid + ")"));
+      changed(it->second.rec.conv);
+    }
+    for (const auto& cid : done.cancels) {
+      auto it = outbox.find(cid);
+      if (it == outbox.end() || !it->second.cancel_pending) continue;
+      it->second.cancel_pending = false;
+      done.contents.outbox_del.erase(cid);
+      for (const auto& a : it->second.rec.body.attachments)
+        done.contents.blob_del.erase(a.blob_ref);
+      fx.errors.push_back(make_error(code, "cancel not saved (" + cid + ")"));
+      changed(it->second.rec.conv);
     }
     merge_back(std::move(done.contents));
     error(code, result == CommitResult::QuotaExceeded ? "storage quota exceeded"
@@ -380,6 +442,29 @@ struct Client::State {
     sync_req.clear();
   }
 
+  // Adopt a token (refresh or sign-in) and say hello again on the current connection.
+  void use_token(TimeMs now, const std::string& token) {
+    if (!is_restored) {  // applied by on_restored, so the stored meta is not overwritten
+      pending_token = token;
+      return;
+    }
+    meta.token = token;
+    dirty.meta = true;
+    auth_blocked = false;
+    fx.view.connection = true;
+    if (conn == ConnectionState::Ready || conn == ConnectionState::Handshaking) {
+      conn = ConnectionState::Handshaking;
+      hello();
+    }
+    ensure_connection(now);
+  }
+
+  void schedule_reconnect(TimeMs now) {
+    conn = ConnectionState::Backoff;
+    cancel_timer(reconnect_timer);
+    reconnect_timer = set_timer(now + backoff(++reconnect_attempts), TimerKind::Reconnect);
+  }
+
   void hello() {
     protocol::Hello h;
     h.token = meta.token;
@@ -400,9 +485,17 @@ struct Client::State {
         return a->rec.order < b->rec.order;
       });
       for (OutboxEntry* e : entries) {
-        if (!e->committed || e->rec.state == OutboxRecord::State::Wedged) continue;
+        if (e->rec.state == OutboxRecord::State::Wedged) continue;
+        if (e->awaiting_commit()) break;  // FIFO: its change must be durable first
         if (blocked_by_dependency(*e)) continue;
         if (e->next_attempt > now) break;  // FIFO: wait for the head's backoff
+        if (!e->rec.attempted) {
+          // Make "may have reached the server" durable before it can become true.
+          e->rec.attempted = true;
+          e->attempt_unsaved = true;
+          dirty.outbox_put.insert(e->rec.cid);
+          break;
+        }
         start_send(now, *e);
         break;
       }
@@ -417,6 +510,7 @@ struct Client::State {
         h.before = g.to + 1;
         h.limit = static_cast<int>(cfg.page_size);
         h.req = cs.backfill_req = track(now, RequestKind::HistoryGap, id);
+        requests[h.req].before = h.before;
         send_frame(h);
       }
       if (cs.older_wanted && cs.older_req.empty() && !cs.page_read_pending) request_older(now, cs);
@@ -564,7 +658,15 @@ struct Client::State {
   // ------------------------------------------------------------------ receiving
   // Insert a server-confirmed message. Dedupes by (conv, seq) and server id; resolves a
   // local echo by client id (covers the echo arriving before the ack).
-  void insert_message(TimeMs now, const Message& m) {
+  // Insert a server-confirmed message. Dedupes by (conv, seq) and server id; resolves a
+  // local echo by client id (covers the echo arriving before the ack).
+  //
+  // The history held locally is one contiguous window [first_stored_seq, last_seq] apart
+  // from explicit gaps, and the loaded window in memory is a suffix of it. A live message
+  // below the window (an update of an old message, a late ack after a reset) is therefore
+  // not stored: storing it would create a hole that paging never fills. The server serves
+  // its current version when history is paged back.
+  void insert_message(TimeMs now, const Message& m, Source src) {
     ConvState& cs = ensure_conv(m.conv, now);
     if (!m.cid.empty()) {
       auto it = outbox.find(m.cid);
@@ -576,20 +678,29 @@ struct Client::State {
           }
         }
       }
-      if (it != outbox.end() && it->second.rec.conv == m.conv) remove_outbox(it->first);
+      if (it != outbox.end() && it->second.rec.conv == m.conv && !it->second.cancel_pending) {
+        remove_outbox(it->first);
+      }
     }
     auto& c = cs.c;
-    const bool known = cs.msgs.count(m.seq) > 0;
-    const bool within_stored = c.first_stored_seq != 0 && m.seq >= c.first_stored_seq &&
-                               m.seq <= c.last_seq && !in_gap(c, m.seq);
-    if (known && cs.msgs[m.seq] == m) return;  // exact duplicate
-    cs.msgs[m.seq] = m;
-    dirty.msgs[{m.conv, m.seq}] = records::to_json(m);
-    if (!known && !within_stored) {
-      ++c.stored_count;
-      if (c.first_stored_seq == 0 || m.seq < c.first_stored_seq) c.first_stored_seq = m.seq;
+    const bool nothing_stored = c.first_stored_seq == 0;
+    const bool newest = m.seq > c.last_seq;
+    const bool in_window = !nothing_stored && m.seq >= c.first_stored_seq && m.seq <= c.last_seq;
+    if (src == Source::Live && !newest && !in_window) return;
+    const Seq lowest_loaded = cs.msgs.empty() ? 0 : cs.msgs.begin()->first;
+    const bool in_memory =
+        newest || src == Source::OlderPage || (lowest_loaded != 0 && m.seq >= lowest_loaded);
+    if (in_memory) {
+      auto it = cs.msgs.find(m.seq);
+      if (it != cs.msgs.end() && it->second == m) return;  // exact duplicate
+      cs.msgs[m.seq] = m;
     }
-    if (m.seq > c.last_seq) {
+    dirty.msgs[{m.conv, m.seq}] = records::to_json(m);
+    if (!in_window || in_gap(c, m.seq)) ++c.stored_count;  // not held before
+    if (nothing_stored || (src == Source::OlderPage && m.seq < c.first_stored_seq)) {
+      c.first_stored_seq = m.seq;
+    }
+    if (newest) {
       const bool from_other = m.author.role != Role::Visitor;
       c.last_seq = m.seq;
       c.preview = m.body.text;
@@ -615,7 +726,7 @@ struct Client::State {
     switch (ev.kind) {
       case K::Message:
       case K::MessageUpdated:
-        insert_message(now, ev.message);
+        insert_message(now, ev.message, Source::Live);
         break;
       case K::Read: {
         ConvState& cs = ensure_conv(ev.conv, now);
@@ -647,7 +758,7 @@ struct Client::State {
         cs.c.owner = ev.owner;
         if (!ev.channels.empty()) cs.c.channels = ev.channels;
         touch_conv(cs);
-        if (ev.message.seq > 0) insert_message(now, ev.message);
+        if (ev.message.seq > 0) insert_message(now, ev.message, Source::Live);
         break;
       }
       case K::Conversation:
@@ -677,6 +788,8 @@ struct Client::State {
 
   static void add_gap(Conversation& c, Gap g) {
     if (g.from > g.to || g.from < 1) return;
+    // Entirely below the stored window and not touching it: paging back fetches those.
+    if (c.first_stored_seq != 0 && g.to + 1 < c.first_stored_seq) return;
     c.gaps.push_back(g);
     std::sort(c.gaps.begin(), c.gaps.end(),
               [](const Gap& a, const Gap& b) { return a.from < b.from; });
@@ -738,19 +851,33 @@ struct Client::State {
     if (!r) return;  // late answer to a request we gave up on
     ConvState* cs = find_conv(p.conv);
     if (!cs) return;
+    const Source src = r->kind == RequestKind::HistoryGap ? Source::GapPage : Source::OlderPage;
     for (const auto& m : p.messages) {
-      if (m.conv == p.conv) insert_message(now, m);
+      if (m.conv == p.conv) insert_message(now, m, src);
     }
     auto& c = cs->c;
     if (r->kind == RequestKind::HistoryGap) {
       cs->backfill_req.clear();
-      if (c.gaps.empty()) return;
-      Gap& g = c.gaps.front();
-      Seq progressed = g.from;
+      // The gap asked about may have grown meanwhile (merged with a newer one): only the
+      // range that was requested, below r->before, is settled by this page.
+      auto g = std::find_if(c.gaps.begin(), c.gaps.end(),
+                            [&](const Gap& x) { return x.from < r->before; });
+      if (g == c.gaps.end()) return;
+      const Gap asked = *g;
+      Seq progressed = g->from;
       for (const auto& m : p.messages) progressed = std::max(progressed, m.seq + 1);
       if (!p.complete && p.next > 0) progressed = std::max(progressed, p.next + 1);
-      g.from = progressed;
-      if (p.complete || g.from > g.to) c.gaps.erase(c.gaps.begin());
+      if (p.complete) progressed = std::max(progressed, r->before);
+      g->from = progressed;
+      if (g->from > g->to) {
+        c.gaps.erase(g);
+        // A filled gap just below the stored window extends it.
+        if (c.first_stored_seq == 0 ||
+            (asked.from < c.first_stored_seq && asked.to + 1 >= c.first_stored_seq)) {
+          c.first_stored_seq =
+              c.first_stored_seq == 0 ? asked.from : std::min(c.first_stored_seq, asked.from);
+        }
+      }
       touch_conv(*cs);
     } else if (r->kind == RequestKind::HistoryOlder) {
       cs->older_req.clear();
@@ -902,6 +1029,11 @@ void Client::on_restored(TimeMs now, const Restored& r) {
     s.outbox[e.rec.cid] = std::move(e);
   }
   s.is_restored = true;
+  if (s.pending_token) {
+    s.meta.token = *s.pending_token;
+    s.pending_token.reset();
+    s.dirty.meta = true;
+  }
   if (!s.meta.open_conv.empty() && s.find_conv(s.meta.open_conv)) s.read_page(s.meta.open_conv, 0);
   s.fx.view.connection = true;
   s.fx.view.unread = true;
@@ -1041,15 +1173,28 @@ std::optional<Error> Client::retry(TimeMs now, const std::string& cid) {
 std::optional<Error> Client::cancel(TimeMs now, const std::string& cid) {
   auto& s = *s_;
   auto it = s.outbox.find(cid);
-  if (it == s.outbox.end() || !it->second.committed) {
+  if (it == s.outbox.end() || !it->second.committed || it->second.cancel_pending) {
     return make_error(ErrorCode::InvalidCommand, "no queued message " + cid);
   }
-  if (it->second.inflight) return make_error(ErrorCode::Conflict, "message is being sent");
-  auto deps = it->second.rec.depends_on;
-  s.remove_outbox(cid);
-  for (const auto& dep : deps) {
-    if (auto d = s.outbox.find(dep); d != s.outbox.end() && !d->second.inflight)
-      s.remove_outbox(dep);
+  if (!it->second.changeable()) {
+    return make_error(ErrorCode::Conflict, "message may already have been delivered");
+  }
+  // The cancel, like a send, takes effect once committed (see on_commit).
+  auto cancel_one = [&s](OutboxEntry& e) {
+    e.cancel_pending = true;
+    s.dirty.outbox_put.erase(e.rec.cid);
+    s.dirty.outbox_del.insert(e.rec.cid);
+    if (e.rec.kind == OutboxRecord::Kind::Upload) {
+      for (const auto& a : e.rec.body.attachments) {
+        if (!a.blob_ref.empty()) s.dirty.blob_del.insert(a.blob_ref);
+      }
+    }
+    s.changed(e.rec.conv);
+  };
+  cancel_one(it->second);
+  for (const auto& dep : it->second.rec.depends_on) {
+    if (auto d = s.outbox.find(dep); d != s.outbox.end() && d->second.changeable())
+      cancel_one(d->second);
   }
   s.pump(now);
   s.flush();
@@ -1063,11 +1208,16 @@ std::optional<Error> Client::edit_queued(TimeMs now, const std::string& cid, Bod
       it->second.rec.kind != OutboxRecord::Kind::Message) {
     return make_error(ErrorCode::InvalidCommand, "no queued message " + cid);
   }
-  if (it->second.inflight) return make_error(ErrorCode::Conflict, "message is being sent");
+  if (it->second.cancel_pending) return make_error(ErrorCode::InvalidCommand, "message cancelled");
+  if (!it->second.changeable()) {
+    return make_error(ErrorCode::Conflict, "message may already have been delivered");
+  }
   if (body.text.size() > protocol::kMaxTextBytes) {
     return make_error(ErrorCode::MessageTooLong, "message too long");
   }
   body.attachments = it->second.rec.body.attachments;  // attachments are kept
+  // The edit takes effect once committed; until then the record is not sent.
+  if (!it->second.edit_undo) it->second.edit_undo = it->second.rec.body;
   it->second.rec.body = std::move(body);
   s.dirty.outbox_put.insert(cid);
   s.changed(it->second.rec.conv);
@@ -1130,16 +1280,9 @@ std::optional<Error> Client::request_handoff(TimeMs now, const std::string& conv
 }
 
 void Client::identify(TimeMs now, const std::string& token) {
-  auto& s = *s_;
-  s.meta.token = token;
-  s.dirty.meta = true;
-  s.auth_blocked = false;
-  if (s.conn == ConnectionState::Ready || s.conn == ConnectionState::Handshaking) {
-    s.conn = ConnectionState::Handshaking;
-    s.hello();
-  }
-  s.ensure_connection(now);
-  s.flush();
+  s_->identity_change = true;
+  s_->use_token(now, token);
+  s_->flush();
 }
 
 void Client::logout(TimeMs) {
@@ -1179,10 +1322,14 @@ void Client::open_conversation(TimeMs now, const std::string& conv) {
     s.meta.open_conv = conv;
     s.dirty.meta = true;
   }
-  if (cs->msgs.empty()) {
-    if (cs->c.first_stored_seq != 0) {
-      s.read_page(conv, 0);
-    } else if (!cs->c.history_complete && cs->c.last_seq > 0) {
+  // Fill the first screen: from storage when it holds more than is loaded, else from the
+  // server when history is incomplete and nothing is held.
+  const Seq lowest_loaded = cs->msgs.empty() ? 0 : cs->msgs.begin()->first;
+  if (cs->msgs.size() < s.cfg.page_size) {
+    if (cs->c.first_stored_seq != 0 &&
+        (lowest_loaded == 0 || lowest_loaded > cs->c.first_stored_seq)) {
+      s.read_page(conv, lowest_loaded);
+    } else if (cs->msgs.empty() && !cs->c.history_complete && cs->c.last_seq > 0) {
       cs->older_wanted = true;
     }
   }
@@ -1200,11 +1347,13 @@ void Client::load_older(TimeMs now, const std::string& conv) {
   s.flush();
 }
 
-void Client::on_connected(TimeMs) {
+void Client::on_connected(TimeMs now) {
   auto& s = *s_;
   if (s.logged_out) return;
   s.conn = ConnectionState::Handshaking;
   s.fx.view.connection = true;
+  s.cancel_timer(s.handshake_timer);
+  s.handshake_timer = s.set_timer(now + s.cfg.request_timeout_ms, TimerKind::Handshake);
   s.hello();
 }
 
@@ -1217,12 +1366,12 @@ void Client::on_disconnected(TimeMs now) {
   }
   s.engagement_sent.reset();
   s.fx.view.connection = true;
+  s.cancel_timer(s.handshake_timer);
+  s.handshake_timer = 0;
   if (!s.want_connection()) {
     s.conn = ConnectionState::Offline;
   } else {
-    s.conn = ConnectionState::Backoff;
-    s.cancel_timer(s.reconnect_timer);
-    s.reconnect_timer = s.set_timer(now + s.backoff(++s.reconnect_attempts), TimerKind::Reconnect);
+    s.schedule_reconnect(now);
   }
   s.flush();
 }
@@ -1239,15 +1388,32 @@ void Client::on_frame(TimeMs now, std::string_view text) {
       [&](const auto& f) {
         using T = std::decay_t<decltype(f)>;
         if constexpr (std::is_same_v<T, protocol::Welcome>) {
+          if (!s.meta.user.empty() && f.user != s.meta.user && !s.identity_change) {
+            // An identity we did not ask for (e.g. the answer to a duplicated anonymous
+            // hello): never mix two users' data. Keep ours and rebind the connection.
+            s.fx.errors.push_back(
+                make_error(ErrorCode::Conflict, "ignored a welcome for another identity"));
+            s.conn = ConnectionState::Handshaking;
+            s.hello();
+            return;
+          }
+          s.cancel_timer(s.handshake_timer);
+          s.handshake_timer = 0;
           s.conn = ConnectionState::Ready;
           s.reconnect_attempts = 0;
           s.auth_blocked = false;
           s.fx.view.connection = true;
+          if (s.identity_change && !s.meta.user.empty() && f.user != s.meta.user) {
+            s.meta.cursor = 0;  // signed in as another user: that user's log from the start
+          }
+          s.identity_change = false;
           if (f.token != s.meta.token || f.user != s.meta.user) {
             s.meta.token = f.token;
             s.meta.user = f.user;
             s.dirty.meta = true;
           }
+          // Catch-up is pulled: ask for what happened since our cursor.
+          if (f.cursor != s.meta.cursor) s.request_sync(now);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
           auto r = s.untrack(f.req);
           if (r && r->kind == RequestKind::Handoff) return;
@@ -1285,7 +1451,7 @@ void Client::on_frame(TimeMs now, std::string_view text) {
           m.ts = f.ts;
           m.ticket = s.find_conv(m.conv) ? s.find_conv(m.conv)->c.ticket : 1;
           s.remove_outbox(cid);
-          if (m.seq > 0) s.insert_message(now, m);
+          if (m.seq > 0) s.insert_message(now, m, Source::Live);
         } else if constexpr (std::is_same_v<T, protocol::ErrorFrame>) {
           if (auto r = s.untrack(f.req)) {
             s.request_failed(now, *r, f.error);
@@ -1323,17 +1489,8 @@ void Client::on_request_failed(TimeMs now, const std::string& req, Error error) 
 }
 
 void Client::on_token(TimeMs now, const std::string& token) {
-  auto& s = *s_;
-  s.meta.token = token;
-  s.dirty.meta = true;
-  s.auth_blocked = false;
-  s.fx.view.connection = true;
-  if (s.conn == ConnectionState::Ready || s.conn == ConnectionState::Handshaking) {
-    s.conn = ConnectionState::Handshaking;
-    s.hello();
-  }
-  s.ensure_connection(now);
-  s.flush();
+  s_->use_token(now, token);
+  s_->flush();
 }
 
 void Client::on_timer(TimeMs now, std::uint64_t timer_id) {
@@ -1364,6 +1521,15 @@ void Client::on_timer(TimeMs now, std::uint64_t timer_id) {
     case TimerKind::StorageRetry:
       s.storage_timer = 0;
       break;  // flush below
+    case TimerKind::Handshake:
+      s.handshake_timer = 0;
+      if (s.conn == ConnectionState::Handshaking) {  // no welcome: drop and reconnect
+        s.lose_requests(now);
+        s.fx.disconnect = true;
+        s.fx.view.connection = true;
+        s.schedule_reconnect(now);
+      }
+      break;
   }
   s.pump(now);
   s.flush();
@@ -1480,7 +1646,8 @@ std::vector<TimelineItem> Client::timeline(const std::string& conv) const {
   }
   std::vector<const OutboxEntry*> local;
   for (const auto& [cid, e] : s_->outbox) {
-    if (e.rec.conv == conv && e.committed && e.rec.kind == OutboxRecord::Kind::Message)
+    if (e.rec.conv == conv && e.committed && !e.cancel_pending &&
+        e.rec.kind == OutboxRecord::Kind::Message)
       local.push_back(&e);
   }
   std::sort(local.begin(), local.end(),

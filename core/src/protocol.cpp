@@ -531,7 +531,7 @@ ClientFrame read_history(const Reader& r) {
   h.req = r.str("req", Str::Id);
   h.conv = r.str("conv", Str::Id);
   h.before = r.num("before", 0, kI64Max, false);
-  h.after = r.num("after", 0, kI64Max, false);
+  h.after = r.num("after", 0, kI64Max, false, -1);  // absent: no lower bound
   h.limit = static_cast<int>(r.num("limit", 1, static_cast<std::int64_t>(kMaxPageLimit)));
   return h;
 }
@@ -853,7 +853,7 @@ Json frame_json(const History& f) {
   j["req"] = f.req;
   j["conv"] = f.conv;
   put_opt(j, "before", f.before);
-  put_opt(j, "after", f.after);
+  if (f.after >= 0) j["after"] = f.after;  // 0 is a real bound: "from the first message"
   j["limit"] = f.limit;
   return j;
 }

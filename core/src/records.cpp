@@ -100,6 +100,7 @@ Json to_json(const OutboxRecord& o) {
          {"body", protocol::to_json(o.body)},
          {"created_ts", o.created_ts},
          {"attempts", o.attempts},
+         {"attempted", o.attempted},
          {"state", o.state == OutboxRecord::State::Pending ? "pending" : "wedged"},
          {"depends_on", o.depends_on}};
   if (o.error) {
@@ -243,6 +244,7 @@ std::variant<OutboxRecord, Error> outbox_from_json(const Json& in) {
   o.body = std::get<Body>(b);
   o.created_ts = num(j, "created_ts");
   o.attempts = static_cast<int>(num(j, "attempts"));
+  o.attempted = flag(j, "attempted") || o.attempts > 0;
   o.state =
       str(j, "state") == "wedged" ? OutboxRecord::State::Wedged : OutboxRecord::State::Pending;
   if (const Json* err = field(j, "error"); err && err->is_object()) {

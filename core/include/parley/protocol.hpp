@@ -46,7 +46,7 @@ struct History {
   std::string req;
   std::string conv;
   Seq before = 0;  // exclusive upper bound; 0 = newest
-  Seq after = 0;   // exclusive lower bound; 0 = none
+  Seq after = -1;  // exclusive lower bound; -1 (absent on the wire) = none, newest first
   int limit = 50;
 };
 struct Sync {  // ask for events after a cursor (catch-up, or re-request after a break)

@@ -62,6 +62,9 @@ struct OutboxRecord {
   Body body;                // Message: the message; Upload: body.attachments[0]
   TimeMs created_ts = 0;
   int attempts = 0;
+  // Persisted before the first attempt: from then on the server may have the message, so
+  // it can no longer be edited or cancelled (unless a permanent error proved otherwise).
+  bool attempted = false;
   State state = State::Pending;
   std::optional<Error> error;           // last error (reason when wedged)
   std::vector<std::string> depends_on;  // upload cids that must be acked first
