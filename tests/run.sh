@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Parley test runner: installs what is missing, builds, and runs the test tiers.
+#
+#   tests/run.sh                      every tier that exists: core, core-wasm, sim, bench
+#   tests/run.sh core sim             only the named tiers, in the order given
+#   tests/run.sh sim --seeds N        simulator with N seeds (default 2000); other options
+#                                     after "sim" (--start S, --seed X, --verbose, ...) are
+#                                     passed through to parley_sim
+#
+# Tiers
+#   core       native Catch2 suite (build/native/parley_core_tests), then every fuzz
+#              corpus replay (tests/fuzz/corpus/<target>/ when present, else built-in seeds)
+#   core-wasm  the same Catch2 suite built with em++ (build/wasm) and run in Node
+#   sim        deterministic simulator (build/native/parley_sim --seeds N)
+#   bench      Google Benchmark (build/native/parley_bench), then
+#              node tests/bench/wasm_bench.js when it exists, then artifact sizes
+#
+# With more than one tier it ends with "run: N passed, M failed" (tiers, not test cases).
+# With exactly one tier nothing is printed after the tier's own output, so
+# "tests/run.sh sim --seeds N" ends with the simulator's own summary line.
+# Exit status is non-zero when any tier fails.
+#
+# Environment: PARLEY_JOBS (build parallelism, default 2), PARLEY_NO_INSTALL=1 (skip the
+# package check), PARLEY_BENCH_ARGS (extra arguments for parley_bench).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD_DIR="$ROOT/build"
+NATIVE_DIR="$BUILD_DIR/native"
+WASM_DIR="$BUILD_DIR/wasm"
+JOBS="${PARLEY_JOBS:-2}"
+ALL_TIERS=(core core-wasm sim bench)
+DEFAULT_SEEDS=2000
+
+# emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
+export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+
+# ----------------------------------------------------------------------------------------
+# Arguments
+# ----------------------------------------------------------------------------------------
+tiers=()
+sim_args=()
+seeds=""
+seen_sim=0
+while (($#)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --seeds)
+      (($# >= 2)) || die "--seeds needs a number"
+      seeds="$2"; shift 2 ;;
+    --seeds=*) seeds="${1#--seeds=}"; shift ;;
+    core | core-wasm | sim | bench)
+      [[ "$1" == sim ]] && seen_sim=1
+      [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
+      shift ;;
+    -*)
+      ((seen_sim)) || die "unknown option '$1' (options other than --seeds go after 'sim')"
+      sim_args+=("$1")
+      # "--opt value": a following word that is not a tier and not an option is its value.
+      if [[ "$1" != *=* && $# -ge 2 && "$2" != -* ]] &&
+        [[ " ${ALL_TIERS[*]} " != *" $2 "* ]]; then
+        sim_args+=("$2"); shift
+      fi
+      shift ;;
+    *) die "unknown tier '$1' (tiers: ${ALL_TIERS[*]})" ;;
+  esac
+done
+if [[ -n "$seeds" ]]; then
+  [[ "$seeds" =~ ^[0-9]+$ ]] || die "--seeds wants a non-negative integer, got '$seeds'"
+fi
+
+explicit=0
+if ((${#tiers[@]})); then explicit=1; else tiers=("${ALL_TIERS[@]}"); fi
+
+# ----------------------------------------------------------------------------------------
+# Dependencies (Debian bookworm), installed only when missing
+# ----------------------------------------------------------------------------------------
+as_root() {
+  if [[ "$(id -u)" -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo -E "$@"
+  else say "run.sh: need root (or sudo) to run: $*" >&2; return 1
+  fi
+}
+
+pkg_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+ensure_deps() {
+  [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
+  if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev catch2 libbenchmark-dev emscripten nodejs)" >&2
+    return 0
+  fi
+  local missing=() p
+  for p in cmake g++ nlohmann-json3-dev catch2 libbenchmark-dev emscripten; do
+    pkg_installed "$p" || missing+=("$p")
+  done
+  # Node may come from Debian or from another nodejs package that bundles npm (whose
+  # nodejs conflicts with Debian's npm), so check the commands, not the packages.
+  local want_npm=0
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want_npm=1
+  if ((${#missing[@]} == 0 && want_npm == 0)); then return 0; fi
+
+  say "==> installing missing packages: ${missing[*]-}$( ((want_npm)) && printf ' npm')"
+  as_root apt-get update -qq
+  if ((${#missing[@]})); then
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ((want_npm)) && ! command -v npm >/dev/null 2>&1; then
+    as_root apt-get install -y -qq --no-install-recommends npm ||
+      say "run.sh: warning: could not install npm (not needed by these tiers)" >&2
+  fi
+}
+
+# ----------------------------------------------------------------------------------------
+# Build helpers
+# ----------------------------------------------------------------------------------------
+have() { compgen -G "$1" >/dev/null; }
+
+# Quiet configure: the log is printed only when it fails. Re-run every time so that new
+# source files and new targets are always picked up.
+run_logged() {
+  local log="$1"; shift
+  mkdir -p "$(dirname "$log")"
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    say "run.sh: command failed: $*" >&2
+    return 1
+  fi
+}
+
+configure_native() {
+  run_logged "$NATIVE_DIR/configure.log" \
+    cmake -S "$ROOT" -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+}
+
+configure_wasm() {
+  command -v emcmake >/dev/null 2>&1 || { say "run.sh: emcmake not found (apt-get install emscripten)" >&2; return 1; }
+  local node
+  node="$(command -v node)" || { say "run.sh: node not found" >&2; return 1; }
+  run_logged "$WASM_DIR/configure.log" \
+    emcmake cmake -S "$ROOT" -B "$WASM_DIR" -DCMAKE_BUILD_TYPE=Release \
+    "-DCMAKE_CROSSCOMPILING_EMULATOR=$node;--no-experimental-fetch"
+}
+
+build() { # build <dir> <target...>
+  local dir="$1"; shift
+  cmake --build "$dir" -j"$JOBS" --target "$@"
+}
+
+core_tests_exist() {
+  local f
+  for f in tests/core/*.cpp; do
+    [[ -e "$f" && "$(basename "$f")" != main.cpp ]] && return 0
+  done
+  return 1
+}
+
+# ----------------------------------------------------------------------------------------
+# Tiers. Each runs in a subshell with errexit; status 0 = passed, 3 = nothing to run.
+# ----------------------------------------------------------------------------------------
+SKIP=3
+
+tier_core() {
+  core_tests_exist || { say "core: no test sources in tests/core/"; return $SKIP; }
+  configure_native
+  build "$NATIVE_DIR" parley_core_tests parley_fuzz_replays
+  "$NATIVE_DIR/parley_core_tests"
+
+  local manifest="$NATIVE_DIR/parley_fuzz_targets.txt" exe corpus rc=0
+  if [[ -s "$manifest" ]]; then
+    say "-- fuzz corpus replays"
+    while read -r exe corpus; do
+      [[ -n "$exe" ]] || continue
+      if [[ "$corpus" == "-" ]]; then
+        "$NATIVE_DIR/$exe" || rc=1
+      else
+        "$NATIVE_DIR/$exe" "$corpus" || rc=1
+      fi
+    done <"$manifest"
+  fi
+  return $rc
+}
+
+tier_core_wasm() {
+  core_tests_exist || { say "core-wasm: no test sources in tests/core/"; return $SKIP; }
+  configure_wasm
+  build "$WASM_DIR" parley_core_tests
+  node --no-experimental-fetch "$WASM_DIR/parley_core_tests.js" --use-colour no
+}
+
+tier_sim() {
+  have 'tests/sim/*.cpp' || { say "sim: no sources in tests/sim/"; return $SKIP; }
+  configure_native
+  build "$NATIVE_DIR" parley_sim
+  local args=() a single=0
+  for a in "${sim_args[@]}"; do
+    case "$a" in --seed | --seed=* | --selftest | --spec) single=1 ;; esac
+  done
+  # Default to $DEFAULT_SEEDS seeds unless a single-seed/self-test mode was asked for.
+  if [[ -n "$seeds" ]]; then args+=(--seeds "$seeds")
+  elif ((!single)); then args+=(--seeds "$DEFAULT_SEEDS"); fi
+  args+=("${sim_args[@]}")
+  say "-- build/native/parley_sim ${args[*]}"
+  "$NATIVE_DIR/parley_sim" "${args[@]}"
+}
+
+print_sizes() {
+  local files=() f
+  for f in "$WASM_DIR"/parley_bench_wasm.wasm "$WASM_DIR"/parley_bench_wasm.js \
+    "$BUILD_DIR"/dist/*; do
+    [[ -f "$f" ]] && files+=("$f")
+  done
+  ((${#files[@]})) || return 0
+  say "-- sizes (bytes)"
+  printf '%-48s %10s %12s\n' file raw 'gzip -9'
+  for f in "${files[@]}"; do
+    printf '%-48s %10d %12d\n' "${f#"$ROOT"/}" "$(wc -c <"$f")" "$(gzip -9 -c "$f" | wc -c)"
+  done
+}
+
+tier_bench() {
+  local ran=0
+  if have 'tests/bench/*.cpp'; then
+    configure_native
+    build "$NATIVE_DIR" parley_bench
+    # shellcheck disable=SC2086
+    "$NATIVE_DIR/parley_bench" --benchmark_format=console ${PARLEY_BENCH_ARGS:-}
+    ran=1
+  else
+    say "bench: no tests/bench/*.cpp; skipping native benchmarks"
+  fi
+
+  if have 'tests/bench/wasm/*.cpp'; then
+    configure_wasm
+    build "$WASM_DIR" parley_bench_wasm
+  else
+    say "bench: no tests/bench/wasm/*.cpp; not building the wasm bench module"
+  fi
+  if [[ -f tests/bench/wasm_bench.js ]]; then
+    say "-- node tests/bench/wasm_bench.js"
+    node --no-experimental-fetch tests/bench/wasm_bench.js
+    ran=1
+  else
+    say "bench: no tests/bench/wasm_bench.js; skipping wasm benchmarks"
+  fi
+  print_sizes
+  ((ran)) || return $SKIP
+}
+
+# ----------------------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------------------
+ensure_deps
+
+passed=0 failed=0 skipped=0
+report=()
+for t in "${tiers[@]}"; do
+  say ""
+  say "==================== tier: $t ===================="
+  start=$SECONDS
+  set +e
+  (
+    set -euo pipefail
+    "tier_${t//-/_}"
+  )
+  rc=$?
+  set -e
+  secs=$((SECONDS - start))
+  if ((rc == 0)); then
+    passed=$((passed + 1)); report+=("$t: passed (${secs}s)")
+  elif ((rc == SKIP)) && { ((!explicit)) || [[ "$t" == bench ]]; }; then
+    skipped=$((skipped + 1)); report+=("$t: skipped, nothing to run")
+  else
+    failed=$((failed + 1))
+    ((rc == SKIP)) && report+=("$t: FAILED, requested but nothing to run") ||
+      report+=("$t: FAILED (exit $rc, ${secs}s)")
+  fi
+done
+
+if ((${#tiers[@]} == 1)); then
+  # Single tier: its own output stays last (tests/run.sh sim ends with the sim line).
+  ((failed == 0)) || exit 1
+  exit 0
+fi
+
+say ""
+say "==================== summary ===================="
+for line in "${report[@]}"; do say "  $line"; done
+if ((skipped)); then
+  say "run: $passed passed, $failed failed, $skipped skipped"
+else
+  say "run: $passed passed, $failed failed"
+fi
+((failed == 0))
