@@ -276,6 +276,17 @@ struct Client::State {
     fx.batches.push_back(std::move(b));
   }
 
+  // The newest uncommitted write of a message record, if any (dirty, else in flight).
+  const Json* pending_message(const std::string& conv, Seq seq) const {
+    if (auto it = dirty.msgs.find({conv, seq}); it != dirty.msgs.end()) return &it->second;
+    if (batch) {
+      if (auto it = batch->contents.msgs.find({conv, seq}); it != batch->contents.msgs.end()) {
+        return &it->second;
+      }
+    }
+    return nullptr;
+  }
+
   bool has_user_change() const {
     auto pending = [&](const std::string& cid) {
       auto it = outbox.find(cid);
@@ -943,8 +954,9 @@ struct Client::State {
     dirty.pre_ops.push_back(StorageOp{StorageOp::Kind::Clear, Store::Conversations, "", 0, Json()});
     std::map<std::string, ConvState> kept;
     for (auto& [id, cs] : convs) {
-      bool has_outbox = std::any_of(outbox.begin(), outbox.end(),
-                                    [&](const auto& kv) { return kv.second.rec.conv == id; });
+      bool has_outbox = std::any_of(outbox.begin(), outbox.end(), [&, &id = id](const auto& kv) {
+        return kv.second.rec.conv == id;
+      });
       if (has_outbox) {
         ConvState fresh;
         fresh.c = cs.c;
@@ -1049,7 +1061,10 @@ void Client::on_page_loaded(TimeMs now, const std::string& conv,
   if (!cs) return;
   cs->page_read_pending = false;
   const Seq lowest_before = cs->msgs.empty() ? 0 : cs->msgs.begin()->first;
-  for (const auto& j : messages) {
+  for (const auto& stored : messages) {
+    // A write still waiting to be committed is newer than what storage returned.
+    const Json* pending = s.pending_message(conv, stored.value("seq", Seq{0}));
+    const Json& j = pending ? *pending : stored;
     auto m = records::message_from_json(j);
     if (auto* e = std::get_if<Error>(&m)) {
       s.fx.errors.push_back(*e);
@@ -1057,10 +1072,14 @@ void Client::on_page_loaded(TimeMs now, const std::string& conv,
     }
     const auto& msg = std::get<Message>(m);
     if (msg.conv != conv) continue;
+    // Below the window: evicted while this read was in flight (the range delete is not
+    // committed yet). Showing it would reopen a hole below the window.
+    if (cs->c.first_stored_seq != 0 && msg.seq < cs->c.first_stored_seq) continue;
     if (!cs->msgs.count(msg.seq)) cs->msgs[msg.seq] = msg;
     // Lazy migration: a record read in an old version is written back upgraded.
-    if (j.value("v", 1) != records::kSchemaVersion)
+    if (j.value("v", 1) != records::kSchemaVersion) {
       s.dirty.msgs[{conv, msg.seq}] = records::to_json(msg);
+    }
   }
   // Local storage holds nothing older than what is loaded: correct the bookkeeping so the
   // next scroll goes to the server instead of reading the same page again.

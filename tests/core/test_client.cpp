@@ -767,3 +767,39 @@ SCENARIO("Determinism: the same inputs give the same effects", "[client][determi
     }
   }
 }
+
+SCENARIO("A page read while an update is uncommitted shows the update, not the stored copy",
+         "[client][restore]") {
+  GIVEN("a long conversation, its newest page loaded, and storage refusing writes") {
+    Config cfg;
+    cfg.page_size = 5;
+    Host h(cfg);
+    h.boot();
+    std::vector<protocol::Event> evs;
+    for (int i = 1; i <= 12; ++i)
+      evs.push_back(message_event(i, server_message("c1", i, Role::Agent, "v1")));
+    h.deliver(events(0, evs));
+    h.crash_and_restart(3);
+    h.boot();
+    h.client->open_conversation(h.now, "c1");
+    h.run();
+    REQUIRE(h.timeline("c1").front().message.seq == 8);
+    h.store->fail_next_commits(1000, CommitResult::Aborted);
+    WHEN(
+        "the agent edits an old message that is stored but not loaded, then the visitor scrolls "
+        "up") {
+      protocol::Event upd = message_event(13, server_message("c1", 6, Role::Agent, "v2"));
+      upd.kind = protocol::EventKind::MessageUpdated;
+      h.deliver(events(12, {upd}));
+      h.client->load_older(h.now, "c1");
+      h.run();
+      THEN("the timeline shows the edited text") {
+        auto t = h.timeline("c1");
+        auto six = std::find_if(t.begin(), t.end(),
+                                [](const TimelineItem& i) { return i.message.seq == 6; });
+        REQUIRE(six != t.end());
+        CHECK(six->message.body.text == "v2");
+      }
+    }
+  }
+}

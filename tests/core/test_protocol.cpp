@@ -481,8 +481,11 @@ TEST_CASE("encoding writes required fields and omits empty optional ones", "[pro
         R"({"cursor":0,"device":"d_1","token":"","type":"hello","v":1})");
   CHECK(encode(ClientFrame{Send{"r", "c", "k", Body{}}}) ==
         R"({"body":{},"cid":"k","conv":"c","req":"r","type":"send"})");
-  CHECK(encode(ClientFrame{History{"r", "c", 0, 0, 50}}) ==
+  CHECK(encode(ClientFrame{History{"r", "c", 0, -1, 50}}) ==
         R"({"conv":"c","limit":50,"req":"r","type":"history"})");
+  // `after: 0` is a real lower bound (backfill from the first message), so it is written.
+  CHECK(encode(ClientFrame{History{"r", "c", 5, 0, 50}}) ==
+        R"({"after":0,"before":5,"conv":"c","limit":50,"req":"r","type":"history"})");
   CHECK(encode(ServerFrame{Ack{"r", "", "c", "", 0, 5, ""}}) ==
         R"({"conv":"c","req":"r","ts":5,"type":"ack"})");
   CHECK(encode(ServerFrame{ErrorFrame{"", make_error(ErrorCode::Timeout, "")}}) ==
