@@ -1,4 +1,4 @@
-# Header-only host libraries (nlohmann/json, Catch2 v2) for both builds.
+# Header-only host libraries (nlohmann/json, RapidJSON, Catch2 v2) for both builds.
 #
 # Native: the Debian packages' CMake configs (or plain /usr/include).
 # Emscripten: a small include dir in the build tree that holds only symlinks to
@@ -7,7 +7,7 @@
 # the Emscripten toolchain (the search is confined to the sysroot).
 #
 # Provides two INTERFACE targets:
-#   parley::json    -> nlohmann/json.hpp
+#   parley::json    -> nlohmann/json.hpp and rapidjson/ (the wire decoder's fast parser)
 #   parley::catch2  -> catch2/catch.hpp
 
 set(PARLEY_HOST_INCLUDE_ROOT "/usr/include" CACHE PATH
@@ -21,12 +21,15 @@ add_library(parley::catch2 ALIAS parley_catch2)
 if(EMSCRIPTEN)
   set(_hostinc "${CMAKE_BINARY_DIR}/hostinc")
   file(MAKE_DIRECTORY "${_hostinc}")
-  foreach(_lib nlohmann catch2)
+  foreach(_lib nlohmann rapidjson catch2)
     set(_src "${PARLEY_HOST_INCLUDE_ROOT}/${_lib}")
     set(_dst "${_hostinc}/${_lib}")
     if(NOT EXISTS "${_src}")
       if(_lib STREQUAL "nlohmann")
         message(FATAL_ERROR "${_src} not found: apt-get install nlohmann-json3-dev")
+      endif()
+      if(_lib STREQUAL "rapidjson")
+        message(FATAL_ERROR "${_src} not found: apt-get install rapidjson-dev")
       endif()
       message(STATUS "parley: ${_src} not found; wasm Catch2 tests unavailable")
       continue()
@@ -44,6 +47,9 @@ if(EMSCRIPTEN)
 else()
   find_package(nlohmann_json 3 REQUIRED)
   target_link_libraries(parley_json INTERFACE nlohmann_json::nlohmann_json)
+  if(NOT EXISTS "${PARLEY_HOST_INCLUDE_ROOT}/rapidjson/document.h")
+    message(FATAL_ERROR "rapidjson not found: apt-get install rapidjson-dev")
+  endif()
 
   find_package(Catch2 2 QUIET)
   set(PARLEY_HAVE_CATCH2 FALSE)

@@ -96,11 +96,11 @@ pkg_installed() {
 ensure_deps() {
   [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
   if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev catch2 libbenchmark-dev emscripten nodejs)" >&2
+    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs)" >&2
     return 0
   fi
   local missing=() p
-  for p in cmake g++ nlohmann-json3-dev catch2 libbenchmark-dev emscripten; do
+  for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten; do
     pkg_installed "$p" || missing+=("$p")
   done
   # Node may come from Debian or from another nodejs package that bundles npm (whose

@@ -4,6 +4,8 @@
 // checked before it is read (get_ptr), and dump() replaces invalid UTF-8 instead of throwing.
 #include "parley/protocol.hpp"
 
+#include <rapidjson/document.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -103,27 +105,149 @@ StrRule rule_of(Str s) {
   return {kMaxTextBytes, false, "expected a string of at most 8192 bytes"};
 }
 
-bool too_deep(const Json& v, int levels_left) {
-  if (!v.is_structured()) return false;
-  if (levels_left == 0) return true;
-  for (const auto& e : v) {
-    if (too_deep(e, levels_left - 1)) return true;
+// ------------------------------------------------------------------ JSON value adapters
+// The field rules below are written once, against a small adapter, and run on two JSON
+// value types: nlohmann::json (stored records, in-memory payloads) and RapidJSON (frames on
+// the wire, parsed into an arena: several times faster than building an nlohmann DOM).
+enum class IntRead { Ok, NotInt, OutOfRange };
+
+struct NlohmannValues {
+  using Value = Json;
+  static const Value* find(const Value& obj, std::string_view key) {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
   }
-  return false;
+  static bool is_null(const Value& v) { return v.is_null(); }
+  static bool is_object(const Value& v) { return v.is_object(); }
+  static bool is_array(const Value& v) { return v.is_array(); }
+  static bool is_structured(const Value& v) { return v.is_structured(); }
+  static std::size_t size(const Value& v) { return v.size(); }
+  static const Value& at(const Value& arr, std::size_t i) { return arr[i]; }
+  static const std::string* string(const Value& v) { return v.get_ptr<const std::string*>(); }
+  static std::optional<std::string_view> str(const Value& v) {
+    if (const auto* s = string(v)) return std::string_view(*s);
+    return std::nullopt;
+  }
+  static std::optional<bool> boolean(const Value& v) {
+    if (const auto* b = v.get_ptr<const bool*>()) return *b;
+    return std::nullopt;
+  }
+  static IntRead integer(const Value& v, std::int64_t& out) {
+    // Unsigned first: is_number_integer() is also true for unsigned values.
+    if (const auto* u = v.get_ptr<const Json::number_unsigned_t*>()) {
+      if (*u > static_cast<std::uint64_t>(kI64Max)) return IntRead::OutOfRange;
+      out = static_cast<std::int64_t>(*u);
+      return IntRead::Ok;
+    }
+    if (const auto* i = v.get_ptr<const Json::number_integer_t*>()) {
+      out = *i;
+      return IntRead::Ok;
+    }
+    return IntRead::NotInt;
+  }
+  template <class F>
+  static void each(const Value& v, F&& f) {  // elements of an array, members of an object
+    for (const auto& e : v) f(e);
+  }
+  static Json to_json(const Value& v) { return v; }
+};
+
+using RapidValue = rapidjson::Value;
+
+struct RapidValues {
+  using Value = RapidValue;
+  static const Value* find(const Value& obj, std::string_view key) {
+    const rapidjson::Value k(rapidjson::StringRef(key.data(), key.size()));
+    auto it = obj.FindMember(k);
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+  }
+  static bool is_null(const Value& v) { return v.IsNull(); }
+  static bool is_object(const Value& v) { return v.IsObject(); }
+  static bool is_array(const Value& v) { return v.IsArray(); }
+  static bool is_structured(const Value& v) { return v.IsObject() || v.IsArray(); }
+  static std::size_t size(const Value& v) {
+    return v.IsArray() ? v.Size() : v.IsObject() ? v.MemberCount() : 0;
+  }
+  static const Value& at(const Value& arr, std::size_t i) {
+    return arr[static_cast<rapidjson::SizeType>(i)];
+  }
+  static std::optional<std::string_view> str(const Value& v) {
+    if (!v.IsString()) return std::nullopt;
+    return std::string_view(v.GetString(), v.GetStringLength());
+  }
+  static std::optional<bool> boolean(const Value& v) {
+    if (!v.IsBool()) return std::nullopt;
+    return v.GetBool();
+  }
+  static IntRead integer(const Value& v, std::int64_t& out) {
+    if (v.IsInt64()) {
+      out = v.GetInt64();
+      return IntRead::Ok;
+    }
+    if (v.IsUint64()) return IntRead::OutOfRange;  // above the int64 range
+    return IntRead::NotInt;
+  }
+  template <class F>
+  static void each(const Value& v, F&& f) {
+    if (v.IsArray()) {
+      for (const auto& e : v.GetArray()) f(e);
+    } else if (v.IsObject()) {
+      for (const auto& m : v.GetObject()) f(m.value);
+    }
+  }
+  // Only called on values already checked by too_deep, so the recursion is bounded.
+  static Json to_json(const Value& v) {
+    switch (v.GetType()) {
+      case rapidjson::kNullType: return nullptr;
+      case rapidjson::kFalseType: return false;
+      case rapidjson::kTrueType: return true;
+      case rapidjson::kStringType: return std::string(v.GetString(), v.GetStringLength());
+      case rapidjson::kNumberType:
+        if (v.IsInt64()) return v.GetInt64();
+        if (v.IsUint64()) return v.GetUint64();
+        return v.GetDouble();
+      case rapidjson::kArrayType: {
+        Json out = Json::array();
+        for (const auto& e : v.GetArray()) out.push_back(to_json(e));
+        return out;
+      }
+      case rapidjson::kObjectType: {
+        Json out = Json::object();
+        for (const auto& m : v.GetObject()) {
+          out[std::string(m.name.GetString(), m.name.GetStringLength())] = to_json(m.value);
+        }
+        return out;
+      }
+    }
+    return nullptr;
+  }
+};
+
+template <class A>
+bool too_deep(const typename A::Value& v, int levels_left) {
+  if (!A::is_structured(v)) return false;
+  if (levels_left == 0) return true;
+  bool deep = false;
+  A::each(v, [&](const typename A::Value& e) { deep = deep || too_deep<A>(e, levels_left - 1); });
+  return deep;
 }
 
 // A checked view of one JSON object. The first problem found is recorded in the shared
 // `err`; afterwards every read is a no-op returning a default, so parsers read linearly.
 // Paths ("events.events[2].message.seq") are only built when an error is recorded.
-class Reader {
+template <class A>
+class BasicReader {
  public:
-  Reader(const Json& obj, std::optional<Error>& err, std::string_view name,
-         const Reader* parent = nullptr, std::size_t index = kNoIndex)
+  using Adapter = A;
+  using Value = typename A::Value;
+
+  BasicReader(const Value& obj, std::optional<Error>& err, std::string_view name,
+              const BasicReader* parent = nullptr, std::size_t index = kNoIndex)
       : j_(obj), err_(err), name_(name), parent_(parent), index_(index) {}
 
   bool ok() const { return !err_.has_value(); }
-  Reader child(const Json& obj, std::string_view key, std::size_t index = kNoIndex) const {
-    return Reader(obj, err_, key, this, index);
+  BasicReader child(const Value& obj, std::string_view key, std::size_t index = kNoIndex) const {
+    return BasicReader(obj, err_, key, this, index);
   }
 
   void fail(ErrorCode code, std::string_view field, std::string_view why,
@@ -144,20 +268,20 @@ class Reader {
   }
 
   // The field's value, or nullptr when absent or null (null counts as absent).
-  const Json* get(std::string_view key, bool required) const {
+  const Value* get(std::string_view key, bool required) const {
     if (!ok()) return nullptr;
-    auto it = j_.find(key);
-    if (it == j_.end() || it->is_null()) {
+    const Value* v = A::find(j_, key);
+    if (!v || A::is_null(*v)) {
       if (required) fail(ErrorCode::MissingField, key, {});
       return nullptr;
     }
-    return &*it;
+    return v;
   }
 
   std::string str(std::string_view key, Str kind, bool required = true) const {
-    const Json* v = get(key, required);
+    const Value* v = get(key, required);
     if (!v) return {};
-    const auto* s = v->get_ptr<const std::string*>();
+    const auto s = A::str(*v);
     if (!s) {
       fail(ErrorCode::InvalidField, key, "expected a string");
       return {};
@@ -171,26 +295,22 @@ class Reader {
       fail(ErrorCode::InvalidField, key, rule.what);
       return {};
     }
-    return *s;
+    return std::string(*s);
   }
 
   std::int64_t num(std::string_view key, std::int64_t min, std::int64_t max, bool required = true,
                    std::int64_t def = 0) const {
-    const Json* v = get(key, required);
+    const Value* v = get(key, required);
     if (!v) return def;
     std::int64_t n = 0;
-    // Unsigned first: is_number_integer() is also true for unsigned values.
-    if (const auto* u = v->get_ptr<const Json::number_unsigned_t*>()) {
-      if (*u > static_cast<std::uint64_t>(kI64Max)) {
+    switch (A::integer(*v, n)) {
+      case IntRead::Ok: break;
+      case IntRead::OutOfRange:
         fail(ErrorCode::InvalidField, key, "integer out of range");
         return def;
-      }
-      n = static_cast<std::int64_t>(*u);
-    } else if (const auto* i = v->get_ptr<const Json::number_integer_t*>()) {
-      n = *i;
-    } else {
-      fail(ErrorCode::InvalidField, key, "expected an integer");
-      return def;
+      case IntRead::NotInt:
+        fail(ErrorCode::InvalidField, key, "expected an integer");
+        return def;
     }
     if (n < min || n > max) {
       std::string why = "expected an integer in ";
@@ -205,9 +325,9 @@ class Reader {
   }
 
   bool flag(std::string_view key, bool required = true) const {
-    const Json* v = get(key, required);
+    const Value* v = get(key, required);
     if (!v) return false;
-    const auto* b = v->get_ptr<const bool*>();
+    const auto b = A::boolean(*v);
     if (!b) {
       fail(ErrorCode::InvalidField, key, "expected a boolean");
       return false;
@@ -218,9 +338,9 @@ class Reader {
   template <class E>
   E enm(std::string_view key, std::optional<E> (*from)(std::string_view), E def,
         bool required = true) const {
-    const Json* v = get(key, required);
+    const Value* v = get(key, required);
     if (!v) return def;
-    const auto* s = v->get_ptr<const std::string*>();
+    const auto s = A::str(*v);
     if (!s) {
       fail(ErrorCode::InvalidField, key, "expected a string");
       return def;
@@ -230,24 +350,24 @@ class Reader {
     return def;
   }
 
-  const Json* object(std::string_view key, bool required = true) const {
-    const Json* v = get(key, required);
-    if (v && !v->is_object()) {
+  const Value* object(std::string_view key, bool required = true) const {
+    const Value* v = get(key, required);
+    if (v && !A::is_object(*v)) {
       fail(ErrorCode::InvalidField, key, "expected an object");
       return nullptr;
     }
     return v;
   }
 
-  const Json* array(std::string_view key, std::size_t min, std::size_t max,
-                    bool required = true) const {
-    const Json* v = get(key, required);
+  const Value* array(std::string_view key, std::size_t min, std::size_t max,
+                     bool required = true) const {
+    const Value* v = get(key, required);
     if (!v) return nullptr;
-    if (!v->is_array()) {
+    if (!A::is_array(*v)) {
       fail(ErrorCode::InvalidField, key, "expected an array");
       return nullptr;
     }
-    if (v->size() < min || v->size() > max) {
+    if (A::size(*v) < min || A::size(*v) > max) {
       std::string why = "expected " + std::to_string(min) + ".." + std::to_string(max);
       fail(ErrorCode::InvalidField, key, why + " elements");
       return nullptr;
@@ -257,18 +377,26 @@ class Reader {
 
   // Calls f(Reader, index) for each element of the array field `key`; elements must be objects.
   template <class F>
-  void each_object(std::string_view key, const Json& arr, F&& f) const {
-    std::size_t i = 0;
-    for (const auto& e : arr) {
+  void each_object(std::string_view key, const Value& arr, F&& f) const {
+    const std::size_t n = A::size(arr);
+    for (std::size_t i = 0; i < n; ++i) {
       if (!ok()) return;
-      if (!e.is_object()) {
+      const Value& e = A::at(arr, i);
+      if (!A::is_object(e)) {
         fail(ErrorCode::InvalidField, key, "expected an object", i);
         return;
       }
       f(child(e, key, i), i);
-      ++i;
     }
   }
+
+  // Structured values kept verbatim (payload, event): depth-checked, then as nlohmann::json.
+  static bool too_deep(const Value& v, int levels) { return parley::protocol::too_deep<A>(v, levels); }
+  static bool is_object(const Value& v) { return A::is_object(v); }
+  static std::size_t size(const Value& v) { return A::size(v); }
+  static const Value& at(const Value& arr, std::size_t i) { return A::at(arr, i); }
+  static std::optional<std::string_view> as_str(const Value& v) { return A::str(v); }
+  static Json to_json(const Value& v) { return A::to_json(v); }
 
  private:
   static void append_segment(std::string& out, std::string_view name, std::size_t index) {
@@ -287,20 +415,25 @@ class Reader {
     return prefix;
   }
 
-  const Json& j_;
+  const Value& j_;
   std::optional<Error>& err_;
   std::string_view name_;
-  const Reader* parent_;
+  const BasicReader* parent_;
   std::size_t index_;
 };
 
+using JsonReader = BasicReader<NlohmannValues>;  // stored records
+using WireReader = BasicReader<RapidValues>;     // frames
+
 // ------------------------------------------------------------------ model parsers
+template <class Reader>
 void read_participant(const Reader& r, Participant& p) {
   p.role = r.enm("role", role_from_string, Role::Visitor);
   p.id = r.str("id", Str::Id, false);
   p.name = r.str("name", Str::Label, false);
 }
 
+template <class Reader>
 void read_attachment(const Reader& r, Attachment& a) {
   a.id = r.str("id", Str::Id);
   a.name = r.str("name", Str::Label);
@@ -310,6 +443,7 @@ void read_attachment(const Reader& r, Attachment& a) {
   a.url = r.str("url", Str::Url, false);
 }
 
+template <class Reader>
 void read_owner(const Reader& r, ControlOwner& o) {
   o.kind = r.enm("kind", owner_kind_from_string, ControlOwner::Kind::Bot);
   o.agent_id = r.str("agent_id", Str::Id, false);
@@ -317,6 +451,7 @@ void read_owner(const Reader& r, ControlOwner& o) {
   o.queue_position = r.small("queue_position", 0, false);
 }
 
+template <class Reader>
 void read_binding(const Reader& r, ChannelBinding& c) {
   c.channel = r.enm("channel", channel_from_string, Channel::Web);
   c.address = r.str("address", Str::Label);
@@ -325,8 +460,9 @@ void read_binding(const Reader& r, ChannelBinding& c) {
 }
 
 // Rich payloads: validated per kind, then kept verbatim (unknown extra fields included).
+template <class Reader>
 void read_options(const Reader& r, std::string_view key, std::size_t min, bool required) {
-  if (const Json* a = r.array(key, min, kMaxRichItems, required)) {
+  if (const auto* a = r.array(key, min, kMaxRichItems, required)) {
     r.each_object(key, *a, [](const Reader& o, std::size_t) {
       o.str("id", Str::Id);
       o.str("label", Str::Label);
@@ -336,6 +472,7 @@ void read_options(const Reader& r, std::string_view key, std::size_t min, bool r
   }
 }
 
+template <class Reader>
 void read_form_field(const Reader& f) {
   f.str("name", Str::Id);
   f.str("label", Str::Label);
@@ -344,20 +481,20 @@ void read_form_field(const Reader& f) {
   if (f.ok() && !select && type != "text" && type != "email" && type != "number") {
     f.fail(ErrorCode::InvalidField, "type", "expected text, email, number or select");
   }
-  if (const Json* opts = f.array("options", select ? 1 : 0, kMaxSelectOptions, select)) {
-    std::size_t i = 0;
-    for (const auto& o : *opts) {
-      const auto* s = o.get_ptr<const std::string*>();
+  if (const auto* opts = f.array("options", select ? 1 : 0, kMaxSelectOptions, select)) {
+    const std::size_t n = Reader::size(*opts);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto s = Reader::as_str(Reader::at(*opts, i));
       if (!s || s->size() > kMaxLabelBytes) {
         f.fail(ErrorCode::InvalidField, "options", "expected a string of at most 256 bytes", i);
         break;
       }
-      ++i;
     }
   }
   f.flag("required", false);
 }
 
+template <class Reader>
 void check_payload(const Reader& p, RichKind kind) {
   switch (kind) {
     case RichKind::None:
@@ -367,7 +504,7 @@ void check_payload(const Reader& p, RichKind kind) {
       read_options(p, "options", 1, true);
       break;
     case RichKind::Carousel:
-      if (const Json* items = p.array("items", 1, kMaxRichItems)) {
+      if (const auto* items = p.array("items", 1, kMaxRichItems)) {
         p.each_object("items", *items, [](const Reader& it, std::size_t) {
           it.str("title", Str::Label);
           it.str("subtitle", Str::Text, false);
@@ -377,7 +514,7 @@ void check_payload(const Reader& p, RichKind kind) {
       }
       break;
     case RichKind::Form:
-      if (const Json* fields = p.array("fields", 1, kMaxRichItems)) {
+      if (const auto* fields = p.array("fields", 1, kMaxRichItems)) {
         p.each_object("fields", *fields, [](const Reader& f, std::size_t) { read_form_field(f); });
       }
       break;
@@ -388,37 +525,39 @@ void check_payload(const Reader& p, RichKind kind) {
   }
 }
 
+template <class Reader>
 void read_body(const Reader& r, Body& b) {
   b.text = r.str("text", Str::MessageText, false);
   b.rich = r.enm("rich", rich_kind_from_string, RichKind::None, false);
-  const Json* payload = r.get("payload", false);
+  const auto* payload = r.get("payload", false);
   if (b.rich == RichKind::None) {
     if (payload) r.fail(ErrorCode::InvalidField, "payload", "must be absent when rich is none");
   } else if (!payload) {
     r.fail(ErrorCode::MissingField, "payload", {});
-  } else if (!payload->is_object()) {
+  } else if (!Reader::is_object(*payload)) {
     r.fail(ErrorCode::InvalidField, "payload", "expected an object");
   } else {
     check_payload(r.child(*payload, "payload"), b.rich);
-    if (r.ok() && too_deep(*payload, kMaxJsonDepth)) {
+    if (r.ok() && Reader::too_deep(*payload, kMaxJsonDepth)) {
       r.fail(ErrorCode::InvalidField, "payload", "nested too deeply");
     }
-    if (r.ok()) b.payload = *payload;
+    if (r.ok()) b.payload = Reader::to_json(*payload);
   }
-  if (const Json* atts = r.array("attachments", 0, kMaxAttachments, false)) {
-    b.attachments.resize(atts->size());
+  if (const auto* atts = r.array("attachments", 0, kMaxAttachments, false)) {
+    b.attachments.resize(Reader::size(*atts));
     r.each_object("attachments", *atts,
                   [&b](const Reader& a, std::size_t i) { read_attachment(a, b.attachments[i]); });
   }
-  if (const Json* ev = r.object("event", false)) {
-    if (too_deep(*ev, kMaxJsonDepth)) {
+  if (const auto* ev = r.object("event", false)) {
+    if (Reader::too_deep(*ev, kMaxJsonDepth)) {
       r.fail(ErrorCode::InvalidField, "event", "nested too deeply");
     } else {
-      b.event = *ev;
+      b.event = Reader::to_json(*ev);
     }
   }
 }
 
+template <class Reader>
 void read_message(const Reader& r, Message& m) {
   m.conv = r.str("conv", Str::Id);
   m.seq = r.num("seq", 1, kI64Max);
@@ -426,22 +565,24 @@ void read_message(const Reader& r, Message& m) {
   m.cid = r.str("cid", Str::Id, false);
   m.ticket = r.small("ticket", 1);
   m.ts = r.num("ts", 0, kI64Max);
-  if (const Json* a = r.object("author")) read_participant(r.child(*a, "author"), m.author);
-  if (const Json* b = r.object("body")) read_body(r.child(*b, "body"), m.body);
+  if (const auto* a = r.object("author")) read_participant(r.child(*a, "author"), m.author);
+  if (const auto* b = r.object("body")) read_body(r.child(*b, "body"), m.body);
   m.edited_ts = r.num("edited_ts", 0, kI64Max, false);
   m.deleted = r.flag("deleted", false);
 }
 
+template <class Reader>
 void read_channels(const Reader& r, std::vector<ChannelBinding>& out) {
-  if (const Json* a = r.array("channels", 0, kMaxChannels)) {
-    out.resize(a->size());
+  if (const auto* a = r.array("channels", 0, kMaxChannels)) {
+    out.resize(Reader::size(*a));
     r.each_object("channels", *a,
                   [&out](const Reader& c, std::size_t i) { read_binding(c, out[i]); });
   }
 }
 
+template <class Reader>
 void read_event_message(const Reader& r, Event& e) {
-  if (const Json* m = r.object("message")) {
+  if (const auto* m = r.object("message")) {
     read_message(r.child(*m, "message"), e.message);
     if (r.ok() && e.message.conv != e.conv) {
       r.fail(ErrorCode::InvalidField, "message.conv", "differs from the event's conv");
@@ -449,6 +590,7 @@ void read_event_message(const Reader& r, Event& e) {
   }
 }
 
+template <class Reader>
 void read_event(const Reader& r, Event& e) {
   e.kind = r.enm("kind", event_kind_from_string, EventKind::Message);
   e.cursor = r.num("cursor", 0, kI64Max);
@@ -470,7 +612,7 @@ void read_event(const Reader& r, Event& e) {
       break;
     case EventKind::Handoff:
       read_event_message(r, e);
-      if (const Json* o = r.object("owner")) read_owner(r.child(*o, "owner"), e.owner);
+      if (const auto* o = r.object("owner")) read_owner(r.child(*o, "owner"), e.owner);
       read_channels(r, e.channels);
       e.resume_token = r.str("resume_token", Str::Token, false);
       break;
@@ -478,7 +620,7 @@ void read_event(const Reader& r, Event& e) {
       e.status = r.enm("status", status_from_string, Status::New);
       e.ticket = r.small("ticket", 1, true, 1);
       e.style = r.enm("style", style_from_string, ConversationalStyle::SocialMessaging);
-      if (const Json* o = r.object("owner")) read_owner(r.child(*o, "owner"), e.owner);
+      if (const auto* o = r.object("owner")) read_owner(r.child(*o, "owner"), e.owner);
       read_channels(r, e.channels);
       e.subject = r.str("subject", Str::Text, false);
       e.last_seq = r.num("last_seq", 0, kI64Max);
@@ -491,6 +633,7 @@ void read_event(const Reader& r, Event& e) {
 }
 
 // ------------------------------------------------------------------ frame parsers
+template <class Reader>
 int read_version(const Reader& r) {
   const std::int64_t v = r.num("v", kI64Min, kI64Max);
   if (r.ok() && v != kVersion) {
@@ -499,6 +642,7 @@ int read_version(const Reader& r) {
   return kVersion;
 }
 
+template <class Reader>
 ClientFrame read_hello(const Reader& r) {
   Hello h;
   h.version = read_version(r);
@@ -508,24 +652,27 @@ ClientFrame read_hello(const Reader& r) {
   h.resume_token = r.str("resume_token", Str::Token, false);
   return h;
 }
+template <class Reader>
 ClientFrame read_send(const Reader& r) {
   Send s;
   s.req = r.str("req", Str::Id);
   s.conv = r.str("conv", Str::Id);
   s.cid = r.str("cid", Str::Id);
-  if (const Json* b = r.object("body")) read_body(r.child(*b, "body"), s.body);
+  if (const auto* b = r.object("body")) read_body(r.child(*b, "body"), s.body);
   return s;
 }
+template <class Reader>
 ClientFrame read_upload(const Reader& r) {
   Upload u;
   u.req = r.str("req", Str::Id);
   u.conv = r.str("conv", Str::Id);
   u.cid = r.str("cid", Str::Id);
-  if (const Json* a = r.object("attachment")) {
+  if (const auto* a = r.object("attachment")) {
     read_attachment(r.child(*a, "attachment"), u.attachment);
   }
   return u;
 }
+template <class Reader>
 ClientFrame read_history(const Reader& r) {
   History h;
   h.req = r.str("req", Str::Id);
@@ -535,6 +682,7 @@ ClientFrame read_history(const Reader& r) {
   h.limit = static_cast<int>(r.num("limit", 1, static_cast<std::int64_t>(kMaxPageLimit)));
   return h;
 }
+template <class Reader>
 ClientFrame read_sync(const Reader& r) {
   Sync s;
   s.req = r.str("req", Str::Id);
@@ -542,18 +690,21 @@ ClientFrame read_sync(const Reader& r) {
   s.limit = static_cast<int>(r.num("limit", 1, kMaxSyncLimit));
   return s;
 }
+template <class Reader>
 ClientFrame read_mark_read(const Reader& r) {
   MarkRead m;
   m.conv = r.str("conv", Str::Id);
   m.seq = r.num("seq", 0, kI64Max);
   return m;
 }
+template <class Reader>
 ClientFrame read_typing(const Reader& r) {
   Typing t;
   t.conv = r.str("conv", Str::Id);
   t.on = r.flag("on");
   return t;
 }
+template <class Reader>
 ClientFrame read_handoff(const Reader& r) {
   HandoffRequest h;
   h.req = r.str("req", Str::Id);
@@ -562,6 +713,7 @@ ClientFrame read_handoff(const Reader& r) {
   h.address = r.str("address", Str::Label);
   return h;
 }
+template <class Reader>
 ClientFrame read_engagement(const Reader& r) {
   Engagement e;
   e.level = r.str("level", Str::Label);
@@ -572,10 +724,12 @@ ClientFrame read_engagement(const Reader& r) {
   e.present = r.flag("present");
   return e;
 }
+template <class Reader>
 ClientFrame read_ping(const Reader& r) {
   return Ping{r.str("req", Str::Id)};
 }
 
+template <class Reader>
 ServerFrame read_welcome(const Reader& r) {
   Welcome w;
   w.version = read_version(r);
@@ -585,6 +739,7 @@ ServerFrame read_welcome(const Reader& r) {
   w.server_time = r.num("server_time", 0, kI64Max);
   return w;
 }
+template <class Reader>
 ServerFrame read_ack(const Reader& r) {
   Ack a;
   a.req = r.str("req", Str::Id);
@@ -596,6 +751,7 @@ ServerFrame read_ack(const Reader& r) {
   a.url = r.str("url", Str::Url, false);
   return a;
 }
+template <class Reader>
 ServerFrame read_error(const Reader& r) {
   ErrorFrame e;
   e.req = r.str("req", Str::Id, false);
@@ -605,14 +761,15 @@ ServerFrame read_error(const Reader& r) {
   e.error.message = r.str("message", Str::Text);
   return e;
 }
+template <class Reader>
 ServerFrame read_events(const Reader& r) {
   Events ev;
   ev.req = r.str("req", Str::Id, false);
   ev.from = r.num("from", 0, kI64Max);
   ev.cursor = r.num("cursor", ev.from, kI64Max);
   ev.more = r.flag("more");
-  if (const Json* a = r.array("events", 0, std::numeric_limits<std::size_t>::max())) {
-    ev.events.resize(a->size());
+  if (const auto* a = r.array("events", 0, std::numeric_limits<std::size_t>::max())) {
+    ev.events.resize(Reader::size(*a));
     Cursor prev = ev.from;
     r.each_object("events", *a, [&](const Reader& e, std::size_t i) {
       read_event(e, ev.events[i]);
@@ -625,12 +782,13 @@ ServerFrame read_events(const Reader& r) {
   }
   return ev;
 }
+template <class Reader>
 ServerFrame read_page(const Reader& r) {
   Page p;
   p.req = r.str("req", Str::Id);
   p.conv = r.str("conv", Str::Id);
-  if (const Json* a = r.array("messages", 0, std::numeric_limits<std::size_t>::max())) {
-    p.messages.resize(a->size());
+  if (const auto* a = r.array("messages", 0, std::numeric_limits<std::size_t>::max())) {
+    p.messages.resize(Reader::size(*a));
     r.each_object("messages", *a, [&p](const Reader& m, std::size_t i) {
       read_message(m, p.messages[i]);
       if (m.ok() && p.messages[i].conv != p.conv) {
@@ -644,11 +802,12 @@ ServerFrame read_page(const Reader& r) {
   p.next = r.num("next", 0, kI64Max, false);
   return p;
 }
+template <class Reader>
 ServerFrame read_reset(const Reader& r) {
   Reset s;
   s.cursor = r.num("cursor", 0, kI64Max);
-  if (const Json* a = r.array("conversations", 0, std::numeric_limits<std::size_t>::max())) {
-    s.conversations.resize(a->size());
+  if (const auto* a = r.array("conversations", 0, std::numeric_limits<std::size_t>::max())) {
+    s.conversations.resize(Reader::size(*a));
     r.each_object("conversations", *a, [&s](const Reader& e, std::size_t i) {
       read_event(e, s.conversations[i]);
       if (e.ok() && s.conversations[i].kind != EventKind::Conversation) {
@@ -658,6 +817,7 @@ ServerFrame read_reset(const Reader& r) {
   }
   return s;
 }
+template <class Reader>
 ServerFrame read_signal(const Reader& r) {
   Signal s;
   s.conv = r.str("conv", Str::Id);
@@ -665,10 +825,11 @@ ServerFrame read_signal(const Reader& r) {
   if (r.ok() && s.kind != "typing" && s.kind != "presence") {
     r.fail(ErrorCode::InvalidField, "kind", "expected typing or presence");
   }
-  if (const Json* w = r.object("who")) read_participant(r.child(*w, "who"), s.who);
+  if (const auto* w = r.object("who")) read_participant(r.child(*w, "who"), s.who);
   s.on = r.flag("on");
   return s;
 }
+template <class Reader>
 ServerFrame read_pong(const Reader& r) {
   Pong p;
   p.req = r.str("req", Str::Id);
@@ -679,29 +840,29 @@ ServerFrame read_pong(const Reader& r) {
 template <class Frame>
 struct FrameType {
   std::string_view name;
-  Frame (*read)(const Reader&);
+  Frame (*read)(const WireReader&);
 };
 constexpr std::array<FrameType<ClientFrame>, 10> kClientFrames = {{
-    {"hello", read_hello},
-    {"send", read_send},
-    {"upload", read_upload},
-    {"history", read_history},
-    {"sync", read_sync},
-    {"read", read_mark_read},
-    {"typing", read_typing},
-    {"handoff", read_handoff},
-    {"engagement", read_engagement},
-    {"ping", read_ping},
+    {"hello", read_hello<WireReader>},
+    {"send", read_send<WireReader>},
+    {"upload", read_upload<WireReader>},
+    {"history", read_history<WireReader>},
+    {"sync", read_sync<WireReader>},
+    {"read", read_mark_read<WireReader>},
+    {"typing", read_typing<WireReader>},
+    {"handoff", read_handoff<WireReader>},
+    {"engagement", read_engagement<WireReader>},
+    {"ping", read_ping<WireReader>},
 }};
 constexpr std::array<FrameType<ServerFrame>, 8> kServerFrames = {{
-    {"welcome", read_welcome},
-    {"ack", read_ack},
-    {"error", read_error},
-    {"events", read_events},
-    {"page", read_page},
-    {"reset", read_reset},
-    {"signal", read_signal},
-    {"pong", read_pong},
+    {"welcome", read_welcome<WireReader>},
+    {"ack", read_ack<WireReader>},
+    {"error", read_error<WireReader>},
+    {"events", read_events<WireReader>},
+    {"page", read_page<WireReader>},
+    {"reset", read_reset<WireReader>},
+    {"signal", read_signal<WireReader>},
+    {"pong", read_pong<WireReader>},
 }};
 
 template <class Frame>
@@ -717,25 +878,28 @@ Decoded<Frame> decode_frame(std::string_view text, const std::array<FrameType<Fr
                                     "frame of " + std::to_string(text.size()) + " bytes exceeds " +
                                         std::to_string(kMaxFrameBytes)));
   }
-  const Json doc = Json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return failed<Frame>(make_error(ErrorCode::MalformedFrame, "not JSON"));
-  if (!doc.is_object()) {
+  // RapidJSON into an arena; strict UTF-8, iterative (no recursion on deep input).
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(text.data(),
+                                                                                   text.size());
+  if (doc.HasParseError()) return failed<Frame>(make_error(ErrorCode::MalformedFrame, "not JSON"));
+  if (!doc.IsObject()) {
     return failed<Frame>(make_error(ErrorCode::MalformedFrame, "a frame must be a JSON object"));
   }
-  const auto type_it = doc.find("type");
-  if (type_it == doc.end() || type_it->is_null()) {
+  const RapidValue* type_v = RapidValues::find(doc, "type");
+  if (!type_v || type_v->IsNull()) {
     return failed<Frame>(make_error(ErrorCode::MissingField, "missing field type"));
   }
-  const auto* type_ptr = type_it->template get_ptr<const std::string*>();
-  if (!type_ptr) {
+  const auto type_s = RapidValues::str(*type_v);
+  if (!type_s) {
     return failed<Frame>(
         make_error(ErrorCode::InvalidField, "invalid field type: expected a string"));
   }
-  const std::string_view type = *type_ptr;
+  const std::string_view type = *type_s;
   std::optional<Error> err;
   for (const auto& t : table) {
     if (t.name != type) continue;
-    Frame f = t.read(Reader(doc, err, t.name));
+    Frame f = t.read(WireReader(doc, err, t.name));
     if (err) return failed<Frame>(std::move(*err));
     return Decoded<Frame>{std::variant<Frame, Error>(std::in_place_index<0>, std::move(f))};
   }
@@ -973,7 +1137,7 @@ std::variant<T, Error> read_root(const Json& j, std::string_view name, F read) {
   }
   std::optional<Error> err;
   T out;
-  read(Reader(j, err, name), out);
+  read(JsonReader(j, err, name), out);
   if (err) return std::move(*err);
   return out;
 }
@@ -1054,16 +1218,16 @@ Json to_json(const ControlOwner& o) {
 }
 
 std::variant<Message, Error> message_from_json(const Json& j) {
-  return read_root<Message>(j, "message", read_message);
+  return read_root<Message>(j, "message", read_message<JsonReader>);
 }
 std::variant<Body, Error> body_from_json(const Json& j) {
-  return read_root<Body>(j, "body", read_body);
+  return read_root<Body>(j, "body", read_body<JsonReader>);
 }
 std::variant<ControlOwner, Error> owner_from_json(const Json& j) {
-  return read_root<ControlOwner>(j, "owner", read_owner);
+  return read_root<ControlOwner>(j, "owner", read_owner<JsonReader>);
 }
 std::variant<ChannelBinding, Error> binding_from_json(const Json& j) {
-  return read_root<ChannelBinding>(j, "binding", read_binding);
+  return read_root<ChannelBinding>(j, "binding", read_binding<JsonReader>);
 }
 
 }  // namespace protocol
