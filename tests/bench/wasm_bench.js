@@ -114,14 +114,15 @@ async function main() {
       const t = timed(() => {
         for (const f of frames) s.applyFrame(f);
       });
-      const expectLoaded = Math.min(EVENTS, s.cacheCap());
+      const expectStored = Math.min(EVENTS, s.cacheCap());
       if (s.cursor() !== EVENTS) fail(`wasm cursor ${s.cursor()}, expected ${EVENTS}`);
       if (s.errors() !== 0) fail(`wasm client reported ${s.errors()} errors`);
-      if (s.loadedCount() !== expectLoaded) {
-        fail(`wasm timeline holds ${s.loadedCount()} messages, expected ${expectLoaded}`);
+      // Memory holds a window (a page per conversation not open), the store holds history.
+      if (s.loadedCount() === 0 || s.loadedCount() > expectStored) {
+        fail(`wasm timeline holds ${s.loadedCount()} messages (expected 1..${expectStored})`);
       }
-      if (withStore && s.storedCount() !== expectLoaded) {
-        fail(`wasm store holds ${s.storedCount()} messages, expected ${expectLoaded}`);
+      if (withStore && s.storedCount() !== expectStored) {
+        fail(`wasm store holds ${s.storedCount()} messages, expected ${expectStored}`);
       }
       lastLoaded = s.loadedCount();
       return t;
