@@ -198,10 +198,14 @@ struct RapidValues {
   // Only called on values already checked by too_deep, so the recursion is bounded.
   static Json to_json(const Value& v) {
     switch (v.GetType()) {
-      case rapidjson::kNullType: return nullptr;
-      case rapidjson::kFalseType: return false;
-      case rapidjson::kTrueType: return true;
-      case rapidjson::kStringType: return std::string(v.GetString(), v.GetStringLength());
+      case rapidjson::kNullType:
+        return nullptr;
+      case rapidjson::kFalseType:
+        return false;
+      case rapidjson::kTrueType:
+        return true;
+      case rapidjson::kStringType:
+        return std::string(v.GetString(), v.GetStringLength());
       case rapidjson::kNumberType:
         if (v.IsInt64()) return v.GetInt64();
         if (v.IsUint64()) return v.GetUint64();
@@ -304,7 +308,8 @@ class BasicReader {
     if (!v) return def;
     std::int64_t n = 0;
     switch (A::integer(*v, n)) {
-      case IntRead::Ok: break;
+      case IntRead::Ok:
+        break;
       case IntRead::OutOfRange:
         fail(ErrorCode::InvalidField, key, "integer out of range");
         return def;
@@ -391,7 +396,9 @@ class BasicReader {
   }
 
   // Structured values kept verbatim (payload, event): depth-checked, then as nlohmann::json.
-  static bool too_deep(const Value& v, int levels) { return parley::protocol::too_deep<A>(v, levels); }
+  static bool too_deep(const Value& v, int levels) {
+    return parley::protocol::too_deep<A>(v, levels);
+  }
   static bool is_object(const Value& v) { return A::is_object(v); }
   static std::size_t size(const Value& v) { return A::size(v); }
   static const Value& at(const Value& arr, std::size_t i) { return A::at(arr, i); }
@@ -881,7 +888,7 @@ Decoded<Frame> decode_frame(std::string_view text, const std::array<FrameType<Fr
   // RapidJSON into an arena; strict UTF-8, iterative (no recursion on deep input).
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(text.data(),
-                                                                                   text.size());
+                                                                                    text.size());
   if (doc.HasParseError()) return failed<Frame>(make_error(ErrorCode::MalformedFrame, "not JSON"));
   if (!doc.IsObject()) {
     return failed<Frame>(make_error(ErrorCode::MalformedFrame, "a frame must be a JSON object"));
