@@ -30,6 +30,17 @@ std::string_view to_string(ConnectionState s) {
   return "offline";
 }
 
+namespace {
+// Whether a stored record is already in the current schema version (never throws on
+// records of the wrong shape: those are decoded, or reported corrupt, elsewhere).
+bool current_version(const Json& j) {
+  if (!j.is_object()) return false;
+  auto it = j.find("v");
+  return it != j.end() && it->is_number_integer() &&
+         it->get<std::int64_t>() == records::kSchemaVersion;
+}
+}  // namespace
+
 bool Effects::empty() const {
   return batches.empty() && reads.empty() && !connect && !disconnect && frames.empty() &&
          timers_set.empty() && timers_cancelled.empty() && view.conversations.empty() &&
@@ -64,6 +75,12 @@ struct ConvState {
   Conversation c;
   std::map<Seq, Message> msgs;  // the loaded window
   bool page_read_pending = false;
+  int page_read_generation = 0;  // the store generation the read was issued in
+  std::uint64_t trims = 0;       // times the in-memory window was trimmed
+  std::uint64_t page_read_trims = 0;
+  Seq page_read_before = 0;
+  TimeMs history_retry_at = 0;  // history requests back off after failures
+  int history_failures = 0;
   bool older_wanted = false;  // the UI asked for older history
   std::string backfill_req;   // history request in flight for a gap
   std::string older_req;      // history request in flight for older messages
@@ -77,7 +94,8 @@ struct Request {
   std::string cid;   // Send / Upload
   std::string conv;  // Send / Upload / History / Handoff
   std::uint64_t timer = 0;
-  Seq before = 0;  // HistoryGap: the exclusive upper bound that was asked for
+  Seq before = 0;  // HistoryGap: the exclusive bounds that were asked for
+  Seq after = 0;
 };
 
 enum class TimerKind { RequestTimeout, SendRetry, Reconnect, StorageRetry, Handshake };
@@ -137,14 +155,39 @@ struct Client::State {
   std::uint64_t handshake_timer = 0;
   bool identity_change = false;              // identify() asked for another identity
   std::optional<std::string> pending_token;  // a token given before the restore finished
+  std::string resume_token;                  // sent with hello until a welcome arrives
 
   // data
   std::map<std::string, ConvState> convs;
   std::map<std::string, OutboxEntry> outbox;  // by cid
+  // Per-conversation FIFO index over the outbox: conv -> order -> cid. Kept in step with
+  // `outbox` by add_outbox/erase_outbox so pump() does not sort the outbox on every input.
+  std::map<std::string, std::map<std::uint64_t, std::string>> fifo;
+
+  void add_outbox(OutboxEntry e) {
+    erase_outbox(e.rec.cid);  // never two index entries for one cid
+    fifo[e.rec.conv][e.rec.order] = e.rec.cid;
+    const std::string cid = e.rec.cid;
+    outbox[cid] = std::move(e);
+  }
+  void erase_outbox(std::map<std::string, OutboxEntry>::iterator it) {
+    auto f = fifo.find(it->second.rec.conv);
+    if (f != fifo.end()) {
+      f->second.erase(it->second.rec.order);
+      if (f->second.empty()) fifo.erase(f);
+    }
+    outbox.erase(it);
+  }
+  void erase_outbox(const std::string& cid) {
+    if (auto it = outbox.find(cid); it != outbox.end()) erase_outbox(it);
+  }
   std::map<std::string, std::string> inflight_by_conv;
   std::map<std::string, Request> requests;
   std::uint64_t req_counter = 0;
   std::string sync_req;
+  Cursor server_head = 0;    // the highest cursor the server is known to hold
+  TimeMs sync_retry_at = 0;  // a sync that timed out is asked again with backoff
+  int sync_failures = 0;
 
   // storage
   Dirty dirty;
@@ -287,6 +330,20 @@ struct Client::State {
     return nullptr;
   }
 
+  // Uncommitted writes of `conv` with lo <= seq < hi (dirty ones win over in-flight ones).
+  std::map<Seq, const Json*> pending_messages(const std::string& conv, Seq lo, Seq hi) const {
+    std::map<Seq, const Json*> out;
+    auto collect = [&](const std::map<std::pair<std::string, Seq>, Json>& m) {
+      for (auto it = m.lower_bound({conv, lo}); it != m.end() && it->first.first == conv; ++it) {
+        if (it->first.second >= hi) break;
+        out[it->first.second] = &it->second;
+      }
+    };
+    if (batch) collect(batch->contents.msgs);
+    collect(dirty.msgs);
+    return out;
+  }
+
   bool has_user_change() const {
     auto pending = [&](const std::string& cid) {
       auto it = outbox.find(cid);
@@ -318,7 +375,7 @@ struct Client::State {
       for (const auto& cid : done.cancels) {
         if (auto it = outbox.find(cid); it != outbox.end() && it->second.cancel_pending) {
           changed(it->second.rec.conv);
-          outbox.erase(it);
+          erase_outbox(it);
         }
       }
       flush();
@@ -369,9 +426,9 @@ struct Client::State {
     changed(rec.conv);
     // Dependent uploads of a rejected message go with it.
     for (const auto& dep : rec.depends_on) {
-      if (auto it = outbox.find(dep); it != outbox.end() && !it->second.committed) outbox.erase(it);
+      if (auto it = outbox.find(dep); it != outbox.end() && !it->second.committed) erase_outbox(it);
     }
-    outbox.erase(rec.cid);
+    erase_outbox(std::string(rec.cid));  // copy: rec dies with the entry
   }
 
   void merge_back(Dirty old) {
@@ -465,7 +522,7 @@ struct Client::State {
     fx.view.connection = true;
     if (conn == ConnectionState::Ready || conn == ConnectionState::Handshaking) {
       conn = ConnectionState::Handshaking;
-      hello();
+      hello(now);
     }
     ensure_connection(now);
   }
@@ -476,11 +533,14 @@ struct Client::State {
     reconnect_timer = set_timer(now + backoff(++reconnect_attempts), TimerKind::Reconnect);
   }
 
-  void hello() {
+  void hello(TimeMs now) {
+    cancel_timer(handshake_timer);
+    handshake_timer = set_timer(now + cfg.request_timeout_ms, TimerKind::Handshake);
     protocol::Hello h;
     h.token = meta.token;
     h.cursor = meta.cursor;
     h.device = meta.device;
+    h.resume_token = resume_token;
     send_frame(h);
   }
 
@@ -488,31 +548,32 @@ struct Client::State {
   void pump(TimeMs now) {
     if (conn != ConnectionState::Ready || auth_blocked || logged_out) return;
     // Sends: per conversation, FIFO, one in flight; wedged records are skipped.
-    std::map<std::string, std::vector<OutboxEntry*>> by_conv;
-    for (auto& [cid, e] : outbox) by_conv[e.rec.conv].push_back(&e);
-    for (auto& [conv, entries] : by_conv) {
+    for (const auto& [conv, order] : fifo) {
       if (inflight_by_conv.count(conv)) continue;
-      std::sort(entries.begin(), entries.end(), [](const OutboxEntry* a, const OutboxEntry* b) {
-        return a->rec.order < b->rec.order;
-      });
-      for (OutboxEntry* e : entries) {
-        if (e->rec.state == OutboxRecord::State::Wedged) continue;
-        if (e->awaiting_commit()) break;  // FIFO: its change must be durable first
-        if (blocked_by_dependency(*e)) continue;
-        if (e->next_attempt > now) break;  // FIFO: wait for the head's backoff
-        if (!e->rec.attempted) {
+      for (const auto& [pos, cid] : order) {
+        auto found = outbox.find(cid);
+        if (found == outbox.end()) continue;
+        OutboxEntry& e = found->second;
+        if (e.rec.state == OutboxRecord::State::Wedged) continue;
+        if (e.awaiting_commit()) break;  // FIFO: its change must be durable first
+        if (blocked_by_dependency(e)) continue;
+        if (e.next_attempt > now) break;  // FIFO: wait for the head's backoff
+        if (!e.rec.attempted) {
           // Make "may have reached the server" durable before it can become true.
-          e->rec.attempted = true;
-          e->attempt_unsaved = true;
-          dirty.outbox_put.insert(e->rec.cid);
+          e.rec.attempted = true;
+          e.attempt_unsaved = true;
+          dirty.outbox_put.insert(e.rec.cid);
           break;
         }
-        start_send(now, *e);
+        start_send(now, e);
         break;
       }
     }
+    // Catch-up: keep asking while behind what the server is known to hold.
+    if (meta.cursor < server_head) request_sync(now);
     // Gaps: backfill explicitly signalled holes until complete.
     for (auto& [id, cs] : convs) {
+      if (cs.history_retry_at > now) continue;  // backing off after a failed history request
       if (!cs.c.gaps.empty() && cs.backfill_req.empty()) {
         const Gap& g = cs.c.gaps.front();
         protocol::History h;
@@ -522,6 +583,7 @@ struct Client::State {
         h.limit = static_cast<int>(cfg.page_size);
         h.req = cs.backfill_req = track(now, RequestKind::HistoryGap, id);
         requests[h.req].before = h.before;
+        requests[h.req].after = h.after;
         send_frame(h);
       }
       if (cs.older_wanted && cs.older_req.empty() && !cs.page_read_pending) request_older(now, cs);
@@ -607,7 +669,7 @@ struct Client::State {
     changed(it->second.rec.conv);
     dirty.outbox_put.erase(cid);
     dirty.outbox_del.insert(cid);
-    outbox.erase(it);
+    erase_outbox(it);
   }
 
   // Handles a failed request (already untracked by the caller).
@@ -642,14 +704,28 @@ struct Client::State {
         return;
       }
       case RequestKind::HistoryGap:
-        if (auto* cs = find_conv(r.conv)) cs->backfill_req.clear();
-        break;
       case RequestKind::HistoryOlder:
-        if (auto* cs = find_conv(r.conv)) cs->older_req.clear();
+        if (auto* cs = find_conv(r.conv)) {
+          (r.kind == RequestKind::HistoryGap ? cs->backfill_req : cs->older_req).clear();
+          if (err.recoverability == Recoverability::Permanent) {
+            // The server will not serve it: stop asking (the error is shown below).
+            if (r.kind == RequestKind::HistoryGap && !cs->c.gaps.empty()) {
+              cs->c.gaps.erase(cs->c.gaps.begin());
+              touch_conv(*cs);
+            }
+            cs->older_wanted = false;
+          } else if (err.code != ErrorCode::Disconnected) {
+            cs->history_retry_at = now + backoff(++cs->history_failures);
+            set_timer(cs->history_retry_at, TimerKind::SendRetry);
+          }
+        }
         break;
       case RequestKind::Sync:
         sync_req.clear();
-        if (err.code == ErrorCode::Timeout || err.recoverable()) request_sync(now);
+        if (err.code != ErrorCode::Disconnected) {  // a new connection syncs anyway
+          sync_retry_at = now + backoff(++sync_failures);
+          set_timer(sync_retry_at, TimerKind::SendRetry);  // pump() asks again then
+        }
         break;
       case RequestKind::Handoff:
         fx.errors.push_back(err);
@@ -711,6 +787,7 @@ struct Client::State {
     if (nothing_stored || (src == Source::OlderPage && m.seq < c.first_stored_seq)) {
       c.first_stored_seq = m.seq;
     }
+    if (newest && src == Source::Live) trim_memory(cs);
     if (newest) {
       const bool from_other = m.author.role != Role::Visitor;
       c.last_seq = m.seq;
@@ -725,6 +802,17 @@ struct Client::State {
       }
     }
     touch_conv(cs);
+  }
+
+  // Drop the oldest loaded messages beyond the window (they stay in storage and page back
+  // in on scroll), so memory does not grow with history.
+  void trim_memory(ConvState& cs) {
+    const std::size_t keep = cs.c.id == meta.open_conv
+                                 ? std::max(cfg.memory_window_messages, cfg.page_size)
+                                 : cfg.page_size;
+    if (cs.msgs.size() <= keep) return;
+    while (cs.msgs.size() > keep) cs.msgs.erase(cs.msgs.begin());
+    ++cs.trims;
   }
 
   static bool in_gap(const Conversation& c, Seq s) {
@@ -829,12 +917,22 @@ struct Client::State {
   }
 
   void on_events(TimeMs now, const protocol::Events& f) {
-    if (!f.req.empty() && f.req == sync_req) {
+    const bool answer = !f.req.empty() && f.req == sync_req;
+    if (answer) {
       untrack(sync_req);
       sync_req.clear();
+      sync_failures = 0;
     }
-    if (f.cursor <= meta.cursor && !f.events.empty()) return;  // duplicate frame
+    // What the server is known to hold: `more` says there is something after f.cursor; the
+    // answer to our own sync with `more: false` says where the head is now.
+    if (f.more) server_head = std::max(server_head, f.cursor + 1);
+    if (answer && !f.more) server_head = f.cursor;
+    if (f.cursor <= meta.cursor && !f.events.empty()) {  // duplicate frame
+      if (meta.cursor < server_head) request_sync(now);
+      return;
+    }
     if (f.from > meta.cursor) {  // something is missing before this frame: ask again
+      server_head = std::max(server_head, f.cursor);
       request_sync(now);
       return;
     }
@@ -845,11 +943,11 @@ struct Client::State {
       meta.cursor = f.cursor;
       dirty.meta = true;  // committed in the same batch as the records above
     }
-    if (f.more) request_sync(now);
+    if (f.more || meta.cursor < server_head) request_sync(now);
   }
 
   void request_sync(TimeMs now) {
-    if (!sync_req.empty() || conn != ConnectionState::Ready) return;
+    if (!sync_req.empty() || conn != ConnectionState::Ready || now < sync_retry_at) return;
     protocol::Sync s;
     s.after = meta.cursor;
     s.limit = static_cast<int>(cfg.sync_limit);
@@ -860,8 +958,15 @@ struct Client::State {
   void on_page(TimeMs now, const protocol::Page& p) {
     auto r = untrack(p.req);
     if (!r) return;  // late answer to a request we gave up on
-    ConvState* cs = find_conv(p.conv);
+    if ((r->kind != RequestKind::HistoryGap && r->kind != RequestKind::HistoryOlder) ||
+        p.conv != r->conv) {
+      request_failed(now, *r,
+                     make_error(ErrorCode::ServerError, "a page answered another request"));
+      return;
+    }
+    ConvState* cs = find_conv(r->conv);
     if (!cs) return;
+    cs->history_failures = 0;
     const Source src = r->kind == RequestKind::HistoryGap ? Source::GapPage : Source::OlderPage;
     for (const auto& m : p.messages) {
       if (m.conv == p.conv) insert_message(now, m, src);
@@ -871,8 +976,9 @@ struct Client::State {
       cs->backfill_req.clear();
       // The gap asked about may have grown meanwhile (merged with a newer one): only the
       // range that was requested, below r->before, is settled by this page.
-      auto g = std::find_if(c.gaps.begin(), c.gaps.end(),
-                            [&](const Gap& x) { return x.from < r->before; });
+      auto g = std::find_if(c.gaps.begin(), c.gaps.end(), [&](const Gap& x) {
+        return x.from <= r->after + 1 && r->after + 1 <= x.to;
+      });
       if (g == c.gaps.end()) return;
       const Gap asked = *g;
       Seq progressed = g->from;
@@ -941,10 +1047,18 @@ struct Client::State {
     auto* cs = find_conv(conv);
     if (!cs || cs->page_read_pending) return;
     cs->page_read_pending = true;
+    cs->page_read_generation = generation;
+    cs->page_read_trims = cs->trims;
+    cs->page_read_before = before;
     fx.reads.push_back(StorageRead{StorageRead::Kind::Page, conv, before, cfg.page_size});
   }
 
   void on_reset(TimeMs now, const protocol::Reset& r) {
+    if (!sync_req.empty()) {  // a reset is the answer to our sync
+      untrack(sync_req);
+      sync_req.clear();
+    }
+    server_head = r.cursor;
     // Beyond the catch-up horizon: drop cached history and conversations, keep the outbox.
     ++generation;
     dirty.msgs.clear();
@@ -974,8 +1088,20 @@ struct Client::State {
       if (!cs.backfill_req.empty()) untrack(cs.backfill_req);
       if (!cs.older_req.empty()) untrack(cs.older_req);
     }
+    std::map<std::string, std::array<Seq, 3>> markers;  // read markers only move forward
+    for (const auto& [id, cs] : convs) {
+      markers[id] = {cs.c.read_seq, cs.c.agent_read_seq, cs.c.agent_delivered_seq};
+    }
     convs = std::move(kept);
     for (const auto& ev : r.conversations) apply_summary(now, ev);
+    for (auto& [id, cs] : convs) {
+      if (auto m = markers.find(id); m != markers.end()) {
+        cs.c.read_seq = std::max(cs.c.read_seq, m->second[0]);
+        cs.c.agent_read_seq = std::max(cs.c.agent_read_seq, m->second[1]);
+        cs.c.agent_delivered_seq = std::max(cs.c.agent_delivered_seq, m->second[2]);
+        cs.read_sent = cs.c.read_seq;
+      }
+    }
     meta.cursor = r.cursor;
     dirty.meta = true;
     fx.view.unread = true;
@@ -1005,7 +1131,7 @@ void Client::on_restored(TimeMs now, const Restored& r) {
       s.dirty.meta = true;
     } else {
       s.meta = std::get<records::Meta>(m);
-      if (r.meta.value("v", 1) != records::kSchemaVersion) s.dirty.meta = true;
+      if (!current_version(r.meta)) s.dirty.meta = true;
     }
   } else {
     s.dirty.meta = true;
@@ -1023,7 +1149,7 @@ void Client::on_restored(TimeMs now, const Restored& r) {
     auto& conv = std::get<Conversation>(c);
     const std::string id = conv.id;
     s.convs[id].c = std::move(conv);
-    if (j.value("v", 1) != records::kSchemaVersion) s.dirty.convs.insert(id);
+    if (!current_version(j)) s.dirty.convs.insert(id);
   }
   for (const auto& j : r.outbox) {
     auto o = records::outbox_from_json(j);
@@ -1037,9 +1163,13 @@ void Client::on_restored(TimeMs now, const Restored& r) {
     e.next_attempt = now;
     s.meta.outbox_counter = std::max(s.meta.outbox_counter, e.rec.order);
     if (!s.convs.count(e.rec.conv)) s.ensure_conv(e.rec.conv, now);
-    if (j.value("v", 1) != records::kSchemaVersion) s.dirty.outbox_put.insert(e.rec.cid);
-    s.outbox[e.rec.cid] = std::move(e);
+    if (!current_version(j)) s.dirty.outbox_put.insert(e.rec.cid);
+    s.add_outbox(std::move(e));
   }
+  // Mix persisted state into the random stream, so a host that reuses a seed across starts
+  // still gets fresh client ids (the host should pass a fresh random seed every start).
+  s.rng = Rng(s.cfg.seed ^ (s.meta.outbox_counter * 0x9E3779B97F4A7C15ULL) ^
+              std::hash<std::string>{}(s.meta.device));
   s.is_restored = true;
   if (s.pending_token) {
     s.meta.token = *s.pending_token;
@@ -1058,36 +1188,63 @@ void Client::on_page_loaded(TimeMs now, const std::string& conv,
                             const std::vector<Json>& messages) {
   auto& s = *s_;
   auto* cs = s.find_conv(conv);
-  if (!cs) return;
+  // Not asked for (any more): a reset or logout happened while the read was in flight.
+  if (!cs || !cs->page_read_pending || cs->page_read_generation != s.generation) return;
   cs->page_read_pending = false;
-  const Seq lowest_before = cs->msgs.empty() ? 0 : cs->msgs.begin()->first;
+  std::vector<Message> page;
   for (const auto& stored : messages) {
-    // A write still waiting to be committed is newer than what storage returned.
-    const Json* pending = s.pending_message(conv, stored.value("seq", Seq{0}));
-    const Json& j = pending ? *pending : stored;
-    auto m = records::message_from_json(j);
+    auto m = records::message_from_json(stored);
     if (auto* e = std::get_if<Error>(&m)) {
       s.fx.errors.push_back(*e);
       continue;
     }
-    const auto& msg = std::get<Message>(m);
+    Message msg = std::move(std::get<Message>(m));
     if (msg.conv != conv) continue;
+    bool upgrade = !current_version(stored);
+    // A write still waiting to be committed is newer than what storage returned.
+    if (const Json* pending = s.pending_message(conv, msg.seq)) {
+      auto p = records::message_from_json(*pending);
+      if (auto* fresh = std::get_if<Message>(&p)) msg = std::move(*fresh);
+      upgrade = false;
+    }
     // Below the window: evicted while this read was in flight (the range delete is not
     // committed yet). Showing it would reopen a hole below the window.
     if (cs->c.first_stored_seq != 0 && msg.seq < cs->c.first_stored_seq) continue;
-    if (!cs->msgs.count(msg.seq)) cs->msgs[msg.seq] = msg;
     // Lazy migration: a record read in an old version is written back upgraded.
-    if (j.value("v", 1) != records::kSchemaVersion) {
-      s.dirty.msgs[{conv, msg.seq}] = records::to_json(msg);
+    if (upgrade) s.dirty.msgs[{conv, msg.seq}] = records::to_json(msg);
+    page.push_back(std::move(msg));
+  }
+  // Storage may not hold yet what is still waiting to be committed: add those records.
+  {
+    const Seq hi =
+        cs->page_read_before == 0 ? std::numeric_limits<Seq>::max() : cs->page_read_before;
+    Seq lo = cs->c.first_stored_seq;  // a short read: everything below `hi`
+    if (messages.size() >= s.cfg.page_size && !page.empty()) {
+      lo = page.front().seq;  // a full page: only its own range (older ones come next)
+      for (const auto& m : page) lo = std::min(lo, m.seq);
+    }
+    std::set<Seq> have;
+    for (const auto& m : page) have.insert(m.seq);
+    for (const auto& [seq, j] : s.pending_messages(conv, lo, hi)) {
+      if (have.count(seq)) continue;
+      auto m = records::message_from_json(*j);
+      if (auto* msg = std::get_if<Message>(&m)) page.push_back(std::move(*msg));
     }
   }
-  // Local storage holds nothing older than what is loaded: correct the bookkeeping so the
-  // next scroll goes to the server instead of reading the same page again.
-  const Seq lowest_after = cs->msgs.empty() ? 0 : cs->msgs.begin()->first;
-  if (lowest_after != 0 && (lowest_after == lowest_before || messages.size() < s.cfg.page_size) &&
-      lowest_after > cs->c.first_stored_seq) {
-    cs->c.first_stored_seq = lowest_after;
-    s.touch_conv(*cs);
+  // The loaded window must stay contiguous: if it moved up while the read was in flight
+  // (live messages trimmed it), this page no longer touches it and is dropped; the next
+  // scroll reads again from the new edge. (Seq numbers may have holes: never judge by them.)
+  const bool contiguous = cs->trims == cs->page_read_trims;
+  if (contiguous) {
+    for (auto& m : page) cs->msgs.try_emplace(m.seq, std::move(m));
+    // A short read means storage holds nothing older than what is now loaded: correct the
+    // bookkeeping so the next scroll asks the server instead of reading storage again.
+    const Seq lowest_after = cs->msgs.empty() ? 0 : cs->msgs.begin()->first;
+    if (lowest_after != 0 && messages.size() < s.cfg.page_size &&
+        lowest_after > cs->c.first_stored_seq) {
+      cs->c.first_stored_seq = lowest_after;
+      s.touch_conv(*cs);
+    }
   }
   s.changed(conv);
   s.pump(now);
@@ -1116,6 +1273,13 @@ SendResult Client::send(TimeMs now, const std::string& conv, Body body) {
   }
   ConvState* cs = s.find_conv(conv);
   if (!cs) return make_error(ErrorCode::NotFound, "unknown conversation " + conv);
+  for (std::size_t i = 0; i < body.attachments.size(); ++i) {
+    const auto& id = body.attachments[i].id;
+    if (id.empty()) continue;
+    bool dup = s.outbox.count(id) > 0;
+    for (std::size_t k = 0; k < i; ++k) dup = dup || body.attachments[k].id == id;
+    if (dup) return make_error(ErrorCode::InvalidField, "duplicate attachment id " + id);
+  }
   // Attachments with a pending blob are uploaded first, as their own outbox records.
   OutboxRecord rec;
   rec.kind = OutboxRecord::Kind::Message;
@@ -1134,10 +1298,12 @@ SendResult Client::send(TimeMs now, const std::string& conv, Body body) {
       up.next_attempt = now;
       rec.depends_on.push_back(a.id);
       s.dirty.outbox_put.insert(a.id);
-      s.outbox[a.id] = std::move(up);
+      s.add_outbox(std::move(up));
     }
   }
-  rec.cid = s.rng.id("k_");
+  do {
+    rec.cid = s.rng.id("k_");
+  } while (s.outbox.count(rec.cid));
   rec.order = ++s.meta.outbox_counter;
   rec.body = std::move(body);
   // Predict the lifecycle outcome with the same rules the server runs.
@@ -1156,7 +1322,7 @@ SendResult Client::send(TimeMs now, const std::string& conv, Body body) {
   e.next_attempt = now;
   s.dirty.outbox_put.insert(rec.cid);
   s.dirty.meta = true;
-  s.outbox[rec.cid] = std::move(e);
+  s.add_outbox(std::move(e));
   cs->c.last_activity_ts = now;
   s.flush();
   return rec.cid;
@@ -1200,6 +1366,10 @@ std::optional<Error> Client::cancel(TimeMs now, const std::string& cid) {
   }
   // The cancel, like a send, takes effect once committed (see on_commit).
   auto cancel_one = [&s](OutboxEntry& e) {
+    if (e.edit_undo) {  // the cancel supersedes an uncommitted edit
+      e.rec.body = std::move(*e.edit_undo);
+      e.edit_undo.reset();
+    }
     e.cancel_pending = true;
     s.dirty.outbox_put.erase(e.rec.cid);
     s.dirty.outbox_del.insert(e.rec.cid);
@@ -1304,6 +1474,16 @@ void Client::identify(TimeMs now, const std::string& token) {
   s_->flush();
 }
 
+void Client::resume(TimeMs now, const std::string& resume_token) {
+  auto& s = *s_;
+  s.resume_token = resume_token;
+  if (s.conn == ConnectionState::Ready || s.conn == ConnectionState::Handshaking) {
+    s.conn = ConnectionState::Handshaking;
+    s.hello(now);
+  }
+  s.ensure_connection(now);
+}
+
 void Client::logout(TimeMs) {
   auto& s = *s_;
   if (s.logged_out) return;
@@ -1321,6 +1501,7 @@ void Client::logout(TimeMs) {
   s.dirty = Dirty{};
   s.convs.clear();
   s.outbox.clear();
+  s.fifo.clear();
   s.inflight_by_conv.clear();
   for (const auto& [id, t] : s.timers) s.fx.timers_cancelled.push_back(id);
   s.timers.clear();
@@ -1371,13 +1552,12 @@ void Client::on_connected(TimeMs now) {
   if (s.logged_out) return;
   s.conn = ConnectionState::Handshaking;
   s.fx.view.connection = true;
-  s.cancel_timer(s.handshake_timer);
-  s.handshake_timer = s.set_timer(now + s.cfg.request_timeout_ms, TimerKind::Handshake);
-  s.hello();
+  s.hello(now);
 }
 
 void Client::on_disconnected(TimeMs now) {
   auto& s = *s_;
+  s.conn = ConnectionState::Offline;  // first: losing requests must not emit frames
   s.lose_requests(now);
   for (auto& [id, cs] : s.convs) {
     cs.read_sent = 0;
@@ -1406,6 +1586,12 @@ void Client::on_frame(TimeMs now, std::string_view text) {
   std::visit(
       [&](const auto& f) {
         using T = std::decay_t<decltype(f)>;
+        // Until this connection has welcomed us, data frames may belong to another session
+        // (e.g. a welcome for another identity that we refused): never apply them.
+        constexpr bool data_frame = !std::is_same_v<T, protocol::Welcome> &&
+                                    !std::is_same_v<T, protocol::ErrorFrame> &&
+                                    !std::is_same_v<T, protocol::Pong>;
+        if (data_frame && s.conn != ConnectionState::Ready) return;
         if constexpr (std::is_same_v<T, protocol::Welcome>) {
           if (!s.meta.user.empty() && f.user != s.meta.user && !s.identity_change) {
             // An identity we did not ask for (e.g. the answer to a duplicated anonymous
@@ -1413,7 +1599,7 @@ void Client::on_frame(TimeMs now, std::string_view text) {
             s.fx.errors.push_back(
                 make_error(ErrorCode::Conflict, "ignored a welcome for another identity"));
             s.conn = ConnectionState::Handshaking;
-            s.hello();
+            s.hello(now);
             return;
           }
           s.cancel_timer(s.handshake_timer);
@@ -1426,16 +1612,23 @@ void Client::on_frame(TimeMs now, std::string_view text) {
             s.meta.cursor = 0;  // signed in as another user: that user's log from the start
           }
           s.identity_change = false;
+          s.resume_token.clear();  // the server has attached the handed-off conversation
           if (f.token != s.meta.token || f.user != s.meta.user) {
             s.meta.token = f.token;
             s.meta.user = f.user;
             s.dirty.meta = true;
           }
           // Catch-up is pulled: ask for what happened since our cursor.
+          s.server_head = f.cursor;
           if (f.cursor != s.meta.cursor) s.request_sync(now);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
           auto r = s.untrack(f.req);
           if (r && r->kind == RequestKind::Handoff) return;
+          if (r && r->kind != RequestKind::Send && r->kind != RequestKind::Upload) {
+            s.request_failed(now, *r,
+                             make_error(ErrorCode::ServerError, "an ack answered another request"));
+            return;
+          }
           // Resolve by client id, so an ack that outlived its request still counts.
           std::string cid = r ? r->cid : std::string();
           if (cid.empty() || !s.outbox.count(cid)) {
@@ -1543,6 +1736,7 @@ void Client::on_timer(TimeMs now, std::uint64_t timer_id) {
     case TimerKind::Handshake:
       s.handshake_timer = 0;
       if (s.conn == ConnectionState::Handshaking) {  // no welcome: drop and reconnect
+        s.conn = ConnectionState::Backoff;
         s.lose_requests(now);
         s.fx.disconnect = true;
         s.fx.view.connection = true;
@@ -1561,6 +1755,7 @@ void Client::on_online(TimeMs now, bool online) {
   s.fx.view.connection = true;
   if (!online) {
     if (s.conn != ConnectionState::Offline) s.fx.disconnect = true;
+    s.conn = ConnectionState::Offline;
     s.lose_requests(now);
     s.cancel_timer(s.reconnect_timer);
     s.reconnect_timer = 0;
@@ -1693,7 +1888,7 @@ std::vector<TimelineItem> Client::timeline(const std::string& conv) const {
 bool Client::settled() const {
   const auto& s = *s_;
   if (!s.is_restored || s.batch || !s.dirty.empty() || !s.requests.empty()) return false;
-  if (s.conn != ConnectionState::Ready) return false;
+  if (s.conn != ConnectionState::Ready || s.meta.cursor < s.server_head) return false;
   for (const auto& [cid, e] : s.outbox) {
     if (e.rec.state != OutboxRecord::State::Wedged) return false;
   }

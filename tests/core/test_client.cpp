@@ -803,3 +803,231 @@ SCENARIO("A page read while an update is uncommitted shows the update, not the s
     }
   }
 }
+
+SCENARIO("Memory holds a window of history, not all of it", "[client][memory]") {
+  GIVEN("a client with a 100-message window and a page of 10") {
+    Config cfg;
+    cfg.page_size = 10;
+    cfg.memory_window_messages = 100;
+    Host h(cfg);
+    h.boot();
+    h.deliver(events(0, {message_event(1, server_message("open", 1, Role::Agent, "o"))}));
+    h.client->open_conversation(h.now, "open");
+    h.run();
+    WHEN("5,000 messages arrive in the open conversation and in another one") {
+      Cursor cur = 1;
+      for (int frame = 0; frame < 10; ++frame) {  // frames stay under the 256 KiB limit
+        std::vector<protocol::Event> evs;
+        for (int i = 0; i < 250; ++i) {
+          const Seq seq = frame * 250 + i + 1;
+          if (seq > 1)
+            evs.push_back(message_event(++cur, server_message("open", seq, Role::Agent, "o")));
+          evs.push_back(message_event(++cur, server_message("other", seq, Role::Agent, "x")));
+        }
+        h.deliver(events(cur - static_cast<Cursor>(evs.size()), evs));
+      }
+      REQUIRE(h.client->cursor() == 5000);
+      THEN("memory holds the window of the open one and a page of the other; storage holds all") {
+        CHECK(h.timeline("open").size() == 100);
+        CHECK(h.timeline("open").back().message.seq == 2500);
+        CHECK(h.timeline("other").size() == 10);
+        CHECK(h.client->loaded_message_count() == 110);
+        CHECK(h.store->message_count() == 5000);
+        CHECK(h.client->unread_total() == 5000);
+      }
+      AND_WHEN("the visitor scrolls up") {
+        h.client->load_older(h.now, "open");
+        h.run();
+        THEN("older messages page back in from storage") {
+          auto t = h.timeline("open");
+          CHECK(t.size() == 110);
+          CHECK(t.front().message.seq == 2391);
+          CHECK(h.sent<protocol::History>().empty());
+        }
+      }
+    }
+  }
+}
+
+SCENARIO(
+    "Handoff: requests are validated, events move control and channels, and show in the timeline",
+    "[client][handoff]") {
+  GIVEN("a conversation with the bot") {
+    Host h;
+    h.boot();
+    const auto conv = h.client->start_conversation(h.now, "");
+    h.run();
+    WHEN("the visitor asks to continue by e-mail with a bad address") {
+      auto err = h.client->request_handoff(h.now, conv, Channel::Email, "not an address");
+      THEN("it is refused with a typed error and nothing is sent") {
+        REQUIRE(err.has_value());
+        CHECK(err->code == ErrorCode::InvalidField);
+        CHECK(h.sent<protocol::HandoffRequest>().empty());
+      }
+    }
+    WHEN("the visitor asks to continue by SMS") {
+      REQUIRE_FALSE(
+          h.client->request_handoff(h.now, conv, Channel::Sms, "+33 6 12 34 56 78").has_value());
+      h.run();
+      auto reqs = h.sent<protocol::HandoffRequest>();
+      REQUIRE(reqs.size() == 1);
+      CHECK(reqs[0].channel == Channel::Sms);
+      AND_WHEN("the server confirms with a handoff event to a named agent") {
+        protocol::Event ev;
+        ev.kind = protocol::EventKind::Handoff;
+        ev.cursor = 1;
+        ev.conv = conv;
+        ev.owner = ControlOwner{ControlOwner::Kind::Agent, "a_7", "Ada", 0};
+        ev.channels = {ChannelBinding{Channel::Web, "", true, h.now},
+                       ChannelBinding{Channel::Sms, "+33612345678", true, h.now}};
+        ev.message = server_message(conv, 1, Role::System, "Continuing by SMS");
+        ev.message.body.event = Json{{"type", "handoff"}};
+        h.deliver(events(0, {ev}));
+        THEN("the conversation has the new owner and channels, and the timeline the handoff line") {
+          auto views = h.client->conversations();
+          auto v = std::find_if(views.begin(), views.end(),
+                                [&](const auto& x) { return x.conv.id == conv; });
+          REQUIRE(v != views.end());
+          CHECK(v->conv.owner.kind == ControlOwner::Kind::Agent);
+          CHECK(v->conv.owner.agent_name == "Ada");
+          REQUIRE(v->conv.channels.size() == 2);
+          CHECK(v->conv.channels[1].channel == Channel::Sms);
+          auto t = h.timeline(conv);
+          REQUIRE(t.size() == 1);
+          CHECK(t[0].message.author.role == Role::System);
+          CHECK(h.client->unread_total() == 0);  // a timeline event is not an unread message
+        }
+      }
+    }
+  }
+}
+
+SCENARIO("Resume: a token from another device goes with the next hello only", "[client][handoff]") {
+  GIVEN("a connected client") {
+    Host h;
+    h.boot();
+    WHEN("the visitor opens a continue-on-this-device link") {
+      const auto n = h.frames.size();
+      h.client->resume(h.now, "resume-abc");
+      h.run();
+      THEN("hello carries the resume token, and the next hello after welcome does not") {
+        auto hellos = h.sent<protocol::Hello>(n);
+        REQUIRE(hellos.size() == 1);
+        CHECK(hellos[0].resume_token == "resume-abc");
+        h.connect();
+        const auto m = h.frames.size();
+        h.client->on_disconnected(h.now);
+        h.advance(61'000);
+        h.client->on_connected(h.now);
+        h.run();
+        auto later = h.sent<protocol::Hello>(m);
+        REQUIRE_FALSE(later.empty());
+        CHECK(later.back().resume_token.empty());
+      }
+    }
+  }
+}
+
+SCENARIO("Engagement signals reach the backend when the level changes", "[client][engagement]") {
+  GIVEN("a connected client whose visitor is away") {
+    Host h;
+    h.boot();
+    auto levels = [&] {
+      std::vector<std::string> out;
+      for (const auto& e : h.sent<protocol::Engagement>()) out.push_back(e.level);
+      return out;
+    };
+    REQUIRE(levels() == std::vector<std::string>{"away"});
+    WHEN("the page becomes visible and focused") {
+      h.client->on_visibility(h.now, true);
+      h.client->on_focus(h.now, true);
+      h.run();
+      THEN("each change of level is sent once, and an input that changes nothing sends nothing") {
+        auto l = levels();
+        CHECK(l == std::vector<std::string>{"away", "medium", "high"});
+        h.client->on_focus(h.now, true);
+        h.run();
+        CHECK(levels().size() == l.size());
+      }
+    }
+  }
+}
+
+SCENARIO("Lifecycle prediction: writing into a closed conversation starts a new ticket",
+         "[client][lifecycle]") {
+  GIVEN("a conversation the server closed") {
+    Host h;
+    h.boot();
+    const auto conv = h.client->start_conversation(h.now, "");
+    h.run();
+    protocol::Event st;
+    st.kind = protocol::EventKind::Status;
+    st.cursor = 1;
+    st.conv = conv;
+    st.status = Status::Closed;
+    st.ticket = 3;
+    h.deliver(events(0, {st}));
+    WHEN("the visitor writes again") {
+      (void)sent_cid(h.client->send(h.now, conv, text("one more question")));
+      h.run();
+      THEN("the conversation continues with a new ticket, predicted by the shared rules") {
+        auto views = h.client->conversations();
+        REQUIRE(views.size() == 1);
+        CHECK(views[0].conv.status == Status::New);
+        CHECK(views[0].conv.ticket == 4);
+      }
+    }
+    WHEN("the visitor only says thanks") {
+      (void)sent_cid(h.client->send(h.now, conv, text("Thanks!")));
+      h.run();
+      THEN("the closed ticket is not reopened") {
+        CHECK(h.client->conversations()[0].conv.status == Status::Closed);
+        CHECK(h.client->conversations()[0].conv.ticket == 3);
+      }
+    }
+  }
+}
+
+SCENARIO("A page read includes records still waiting to be committed", "[client][restore]") {
+  GIVEN("a stored conversation with an explicit gap at #6, its newest page loaded") {
+    Config cfg;
+    cfg.page_size = 5;
+    Host h(cfg);
+    h.boot();
+    std::vector<protocol::Event> evs;
+    for (int i = 1; i <= 5; ++i)
+      evs.push_back(message_event(i, server_message("c1", i, Role::Agent, "m")));
+    protocol::Event gap;
+    gap.kind = protocol::EventKind::Gap;
+    gap.cursor = 6;
+    gap.conv = "c1";
+    gap.gap = Gap{6, 6};
+    evs.push_back(gap);
+    for (int i = 7; i <= 12; ++i)
+      evs.push_back(message_event(i, server_message("c1", i, Role::Agent, "m")));
+    h.deliver(events(0, evs));
+    h.crash_and_restart(11);
+    h.boot();
+    h.client->open_conversation(h.now, "c1");
+    h.run();
+    REQUIRE(h.timeline("c1").front().message.seq == 8);
+    WHEN("the gap is backfilled while storage refuses writes, and the visitor scrolls up") {
+      h.store->fail_next_commits(1000, CommitResult::Aborted);
+      auto hist = h.sent<protocol::History>();
+      REQUIRE_FALSE(hist.empty());
+      protocol::Page p;
+      p.req = hist.back().req;
+      p.conv = "c1";
+      p.messages = {server_message("c1", 6, Role::Agent, "six")};
+      p.complete = true;
+      h.deliver(p);
+      h.client->load_older(h.now, "c1");
+      h.run();
+      THEN("the timeline has no hole: #6 comes from the pending write") {
+        std::vector<Seq> seqs;
+        for (const auto& t : h.timeline("c1")) seqs.push_back(t.message.seq);
+        CHECK(seqs == std::vector<Seq>{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+      }
+    }
+  }
+}

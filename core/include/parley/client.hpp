@@ -36,6 +36,9 @@ struct Config {
   lifecycle::Policy policy = lifecycle::Policy::defaults(ConversationalStyle::SocialMessaging);
   std::size_t page_size = 50;
   std::size_t cache_cap_messages = 20'000;  // history cap across conversations (not outbox)
+  // History lives in storage; memory holds a window. Live messages trim the in-memory
+  // window of the open conversation to this many, and of the others to one page.
+  std::size_t memory_window_messages = 1'000;
   TimeMs request_timeout_ms = 15'000;
   TimeMs backoff_min_ms = 500;
   TimeMs backoff_max_ms = 60'000;
@@ -132,6 +135,10 @@ class Client {
   std::optional<Error> request_handoff(TimeMs now, const std::string& conv, Channel channel,
                                        const std::string& address);
   void identify(TimeMs now, const std::string& token);
+  // Continue a conversation handed off from another device or channel (QR code / link):
+  // the resume token goes with the next hello, and the server attaches that conversation,
+  // with its history, to this visitor.
+  void resume(TimeMs now, const std::string& resume_token);
   void logout(TimeMs now);
   void open_conversation(TimeMs now, const std::string& conv);
   void load_older(TimeMs now, const std::string& conv);
