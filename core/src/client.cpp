@@ -33,6 +33,14 @@ std::string_view to_string(ConnectionState s) {
 namespace {
 // Whether a stored record is already in the current schema version (never throws on
 // records of the wrong shape: those are decoded, or reported corrupt, elsewhere).
+// FNV-1a: a portable string hash (std::hash differs between the native and wasm builds,
+// and the same inputs must give the same outputs on both).
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
 bool current_version(const Json& j) {
   if (!j.is_object()) return false;
   auto it = j.find("v");
@@ -1168,8 +1176,7 @@ void Client::on_restored(TimeMs now, const Restored& r) {
   }
   // Mix persisted state into the random stream, so a host that reuses a seed across starts
   // still gets fresh client ids (the host should pass a fresh random seed every start).
-  s.rng = Rng(s.cfg.seed ^ (s.meta.outbox_counter * 0x9E3779B97F4A7C15ULL) ^
-              std::hash<std::string>{}(s.meta.device));
+  s.rng = Rng(s.cfg.seed ^ (s.meta.outbox_counter * 0x9E3779B97F4A7C15ULL) ^ fnv1a(s.meta.device));
   s.is_restored = true;
   if (s.pending_token) {
     s.meta.token = *s.pending_token;

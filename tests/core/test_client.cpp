@@ -1031,3 +1031,22 @@ SCENARIO("A page read includes records still waiting to be committed", "[client]
     }
   }
 }
+
+SCENARIO("Determinism across platforms: the same seed gives the same ids natively and in wasm",
+         "[client][determinism]") {
+  GIVEN("a fresh client with seed 42 on an empty store") {
+    Config cfg;
+    cfg.seed = 42;
+    cfg.device = "d_fixed";
+    Host h(cfg);
+    h.boot(false);
+    WHEN("it starts a conversation and sends a message") {
+      const auto conv = h.client->start_conversation(h.now, "x");
+      const auto cid = sent_cid(h.client->send(h.now, conv, text("hi")));
+      THEN("the ids are the golden ones (this suite also runs compiled to wasm)") {
+        CHECK(conv == "c_1ab8ee2b4065549160e1a0b4385d67cc");
+        CHECK(cid == "k_8969ea30ad6c33dd2b477875233728af");
+      }
+    }
+  }
+}
