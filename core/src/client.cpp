@@ -90,6 +90,7 @@ struct ConvState {
   TimeMs history_retry_at = 0;  // history requests back off after failures
   int history_failures = 0;
   bool older_wanted = false;  // the UI asked for older history
+  Seq older_before_hint = 0;  // where an empty "more" page said to continue from
   std::string backfill_req;   // history request in flight for a gap
   std::string older_req;      // history request in flight for older messages
   Seq read_sent = 0;          // highest read marker sent on this connection
@@ -651,7 +652,7 @@ struct Client::State {
   void finish_inflight(OutboxEntry& e) {
     if (!e.inflight) return;
     e.inflight = false;
-    if (auto r = untrack(e.req)) (void)r;
+    untrack(e.req);
     e.req.clear();
     auto it = inflight_by_conv.find(e.rec.conv);
     if (it != inflight_by_conv.end() && it->second == e.rec.cid) inflight_by_conv.erase(it);
@@ -1013,7 +1014,7 @@ struct Client::State {
         c.history_complete = true;
         cs->older_wanted = false;
       } else if (p.messages.empty() && p.next > 0) {
-        older_before_hint[c.id] = p.next;  // empty page that still says "more": go on
+        cs->older_before_hint = p.next;  // an empty page that still says "more": go on
         cs->older_wanted = true;
       } else {
         cs->older_wanted = false;  // one page per request from the UI
@@ -1021,8 +1022,6 @@ struct Client::State {
       touch_conv(*cs);
     }
   }
-  std::map<std::string, Seq> older_before_hint;
-
   void request_older(TimeMs now, ConvState& cs) {
     auto& c = cs.c;
     const Seq lowest_loaded = cs.msgs.empty() ? 0 : cs.msgs.begin()->first;
@@ -1035,9 +1034,9 @@ struct Client::State {
     protocol::History h;
     h.conv = c.id;
     Seq before = c.first_stored_seq != 0 ? c.first_stored_seq : c.last_seq + 1;
-    if (auto it = older_before_hint.find(c.id); it != older_before_hint.end()) {
-      before = std::min(before, it->second);
-      older_before_hint.erase(it);
+    if (cs.older_before_hint != 0) {
+      before = std::min(before, cs.older_before_hint);
+      cs.older_before_hint = 0;
     }
     if (before <= 1) {
       c.history_complete = true;
