@@ -3,6 +3,7 @@
 // No exception may escape: JSON is parsed with the non-throwing API, every value's type is
 // checked before it is read (get_ptr), and dump() replaces invalid UTF-8 instead of throwing.
 #include "parley/protocol.hpp"
+#include "enum_names.hpp"
 
 #include <rapidjson/document.h>
 
@@ -18,6 +19,8 @@ namespace parley {
 
 // ------------------------------------------------------------ model.hpp enum strings
 namespace {
+using detail::name_of;
+using detail::value_of;
 constexpr std::array<std::string_view, 6> kRichKinds = {"none",     "quick_replies", "buttons",
                                                         "carousel", "form",          "csat"};
 constexpr std::array<std::string_view, 3> kOwnerKinds = {"bot", "queue", "agent"};
@@ -25,18 +28,6 @@ constexpr std::array<std::string_view, 7> kEventKinds = {
     "message", "message_updated", "read", "status", "handoff", "conversation", "gap"};
 constexpr std::array<std::string_view, 3> kRecoverability = {"recoverable", "permanent", "auth"};
 
-template <class E, std::size_t N>
-std::string_view name_of(const std::array<std::string_view, N>& table, E e) {
-  const auto i = static_cast<std::size_t>(e);
-  return i < N ? table[i] : std::string_view{};
-}
-template <class E, std::size_t N>
-std::optional<E> value_of(const std::array<std::string_view, N>& table, std::string_view s) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (table[i] == s) return static_cast<E>(i);
-  }
-  return std::nullopt;
-}
 }  // namespace
 
 std::string_view to_string(RichKind k) {

@@ -1,5 +1,6 @@
 // String forms of the shared enums and the typed-error helpers (see types.hpp).
 #include "parley/types.hpp"
+#include "enum_names.hpp"
 
 #include <array>
 #include <cstddef>
@@ -7,6 +8,8 @@
 
 namespace parley {
 namespace {
+using detail::name_of;
+using detail::value_of;
 
 // Each enum's string table is indexed by the enumerator's value; the tables list every
 // enumerator in declaration order.
@@ -34,20 +37,6 @@ static_assert(static_cast<std::size_t>(Channel::Device) + 1 == kChannels.size())
 static_assert(static_cast<std::size_t>(Status::Closed) + 1 == kStatuses.size());
 static_assert(static_cast<std::size_t>(ConversationalStyle::SocialMessaging) + 1 == kStyles.size());
 static_assert(static_cast<std::size_t>(MessageState::Failed) + 1 == kMessageStates.size());
-
-template <class E, std::size_t N>
-std::string_view name_of(const std::array<std::string_view, N>& table, E e) {
-  const auto i = static_cast<std::size_t>(e);
-  return i < N ? table[i] : std::string_view{};
-}
-
-template <class E, std::size_t N>
-std::optional<E> value_of(const std::array<std::string_view, N>& table, std::string_view s) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (table[i] == s) return static_cast<E>(i);
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

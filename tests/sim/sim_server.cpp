@@ -437,9 +437,14 @@ void SimServer::agent_edit(TimeMs now, const std::string& conv) {
   Message& m = c.msgs[static_cast<std::size_t>(pick->seq - 1)].m;
   m.body.text += "~";
   m.edited_ts = now;
+  publish_update(now, c, m);
+}
+
+// Logs a message_updated event for an edited or deleted message.
+void SimServer::publish_update(TimeMs now, const Conv& c, const Message& m) {
   pp::Event ev;
   ev.kind = pp::EventKind::MessageUpdated;
-  ev.conv = conv;
+  ev.conv = c.id;
   ev.message = m;
   append(now, users_.at(c.user), {ev});
 }
@@ -452,11 +457,7 @@ void SimServer::agent_delete(TimeMs now, const std::string& conv) {
   m.body = Body{};
   m.deleted = true;
   m.edited_ts = now;
-  pp::Event ev;
-  ev.kind = pp::EventKind::MessageUpdated;
-  ev.conv = conv;
-  ev.message = m;
-  append(now, users_.at(c.user), {ev});
+  publish_update(now, c, m);
 }
 
 void SimServer::agent_read(TimeMs now, const std::string& conv, bool delivered_only) {

@@ -150,6 +150,7 @@ class SimServer {
                        const std::string& cid);
   void append(TimeMs now, User& u, std::vector<protocol::Event> evs);
   const Message* pick_agent_message(const Conv& c);
+  void publish_update(TimeMs now, const Conv& c, const Message& m);
 };
 
 }  // namespace parley::sim
