@@ -52,7 +52,8 @@ bool current_version(const Json& j) {
 bool Effects::empty() const {
   return batches.empty() && reads.empty() && !connect && !disconnect && frames.empty() &&
          timers_set.empty() && timers_cancelled.empty() && view.conversations.empty() &&
-         !view.connection && !view.unread && errors.empty() && !auth_required && !wiped;
+         !view.connection && !view.unread && !view.availability && errors.empty() &&
+         !auth_required && !wiped;
 }
 
 namespace {
@@ -162,9 +163,12 @@ struct Client::State {
   bool auth_blocked = false;
   std::uint64_t reconnect_timer = 0;
   std::uint64_t handshake_timer = 0;
-  bool identity_change = false;              // identify() asked for another identity
+  bool identity_change = false;              // identify()/resume() may bring another identity
   std::optional<std::string> pending_token;  // a token given before the restore finished
   std::string resume_token;                  // sent with hello until a welcome arrives
+  std::string merge_token;                   // identify(): the token held before, ditto
+  bool merge_on_restore = false;             // identify() before the restore finished
+  std::optional<hours::Availability> availability;  // from the latest welcome
 
   // data
   std::map<std::string, ConvState> convs;
@@ -550,6 +554,7 @@ struct Client::State {
     h.cursor = meta.cursor;
     h.device = meta.device;
     h.resume_token = resume_token;
+    h.merge_token = merge_token;
     send_frame(h);
   }
 
@@ -1178,10 +1183,14 @@ void Client::on_restored(TimeMs now, const Restored& r) {
   s.rng = Rng(s.cfg.seed ^ (s.meta.outbox_counter * 0x9E3779B97F4A7C15ULL) ^ fnv1a(s.meta.device));
   s.is_restored = true;
   if (s.pending_token) {
+    if (s.merge_on_restore && s.merge_token.empty() && s.meta.token != *s.pending_token) {
+      s.merge_token = s.meta.token;  // the stored token is the one identify() replaces
+    }
     s.meta.token = *s.pending_token;
     s.pending_token.reset();
     s.dirty.meta = true;
   }
+  s.merge_on_restore = false;
   if (!s.meta.open_conv.empty() && s.find_conv(s.meta.open_conv)) s.read_page(s.meta.open_conv, 0);
   s.fx.view.connection = true;
   s.fx.view.unread = true;
@@ -1475,14 +1484,24 @@ std::optional<Error> Client::request_handoff(TimeMs now, const std::string& conv
 }
 
 void Client::identify(TimeMs now, const std::string& token) {
-  s_->identity_change = true;
-  s_->use_token(now, token);
-  s_->flush();
+  auto& s = *s_;
+  s.identity_change = true;
+  // The first identify() since the last welcome names the identity to merge from; before
+  // the restore the held token is not known yet, so on_restored names it.
+  if (!s.is_restored) {
+    s.merge_on_restore = true;
+  } else if (s.merge_token.empty() && s.meta.token != token) {
+    s.merge_token = s.meta.token;
+  }
+  s.use_token(now, token);
+  s.flush();
 }
 
 void Client::resume(TimeMs now, const std::string& resume_token) {
   auto& s = *s_;
   s.resume_token = resume_token;
+  // The server may welcome the visitor who handed off: this device becomes that visitor.
+  s.identity_change = true;
   if (s.conn == ConnectionState::Ready || s.conn == ConnectionState::Handshaking) {
     s.conn = ConnectionState::Handshaking;
     s.hello(now);
@@ -1513,6 +1532,11 @@ void Client::logout(TimeMs) {
   s.timers.clear();
   s.requests.clear();
   s.meta = records::Meta{};
+  s.merge_token.clear();
+  if (s.availability) {
+    s.availability.reset();
+    s.fx.view.availability = true;
+  }
   if (s.conn != ConnectionState::Offline) s.fx.disconnect = true;
   s.conn = ConnectionState::Offline;
   s.fx.wiped = true;
@@ -1619,6 +1643,11 @@ void Client::on_frame(TimeMs now, std::string_view text) {
           }
           s.identity_change = false;
           s.resume_token.clear();  // the server has attached the handed-off conversation
+          s.merge_token.clear();   // and merged the anonymous visitor, if it could
+          if (s.availability != f.availability) {
+            s.availability = f.availability;
+            s.fx.view.availability = true;
+          }
           if (f.token != s.meta.token || f.user != s.meta.user) {
             s.meta.token = f.token;
             s.meta.user = f.user;
@@ -1825,6 +1854,10 @@ int Client::unread_total() const {
 
 engagement::Level Client::engagement_level(TimeMs now) const {
   return s_->engagement.level(now);
+}
+
+std::optional<hours::Availability> Client::availability() const {
+  return s_->availability;
 }
 
 std::vector<ConversationView> Client::conversations() const {

@@ -54,7 +54,7 @@ namespace {
 // Limits beyond the public ones (documented in docs/protocol.md, "Limits").
 constexpr std::size_t kMaxLabelBytes = 256;   // names, labels, titles, mime, addresses
 constexpr std::size_t kMaxUrlBytes = 2048;    // url, image, blob_ref
-constexpr std::size_t kMaxTokenBytes = 4096;  // token, resume_token
+constexpr std::size_t kMaxTokenBytes = 4096;  // token, resume_token, merge_token
 constexpr std::size_t kMaxRichItems = 10;     // options, items, fields, buttons
 constexpr std::size_t kMaxSelectOptions = 100;
 constexpr std::size_t kMaxChannels = 64;
@@ -648,6 +648,7 @@ ClientFrame read_hello(const Reader& r) {
   h.cursor = r.num("cursor", 0, kI64Max);
   h.device = r.str("device", Str::Id);
   h.resume_token = r.str("resume_token", Str::Token, false);
+  h.merge_token = r.str("merge_token", Str::Token, false);
   return h;
 }
 template <class Reader>
@@ -735,6 +736,14 @@ ServerFrame read_welcome(const Reader& r) {
   w.token = r.str("token", Str::Token);
   w.cursor = r.num("cursor", 0, kI64Max);
   w.server_time = r.num("server_time", 0, kI64Max);
+  if (const auto* a = r.object("availability", false)) {
+    const Reader av = r.child(*a, "availability");
+    hours::Availability out;
+    out.open = av.flag("open");
+    out.expected_reply_ms = av.num("reply_ms", 0, kI64Max);
+    out.next_change_ts = av.num("next_change", 0, kI64Max, false);
+    w.availability = out;
+  }
   return w;
 }
 template <class Reader>
@@ -992,6 +1001,7 @@ Json frame_json(const Hello& f) {
   j["cursor"] = f.cursor;
   j["device"] = f.device;
   put_opt(j, "resume_token", f.resume_token);
+  put_opt(j, "merge_token", f.merge_token);
   return j;
 }
 Json frame_json(const Send& f) {
@@ -1066,6 +1076,13 @@ Json frame_json(const Welcome& f) {
   j["token"] = f.token;
   j["cursor"] = f.cursor;
   j["server_time"] = f.server_time;
+  if (f.availability) {
+    Json a = Json::object();
+    a["open"] = f.availability->open;
+    a["reply_ms"] = f.availability->expected_reply_ms;
+    put_opt(a, "next_change", f.availability->next_change_ts);
+    j["availability"] = std::move(a);
+  }
   return j;
 }
 Json frame_json(const Ack& f) {

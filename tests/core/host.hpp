@@ -31,6 +31,7 @@ struct Host {
   bool connect_requested = false;
   bool auth_required = false;
   bool wiped = false;
+  int availability_changes = 0;  // drains whose view said availability() changed
 
   // Boot: restore from the store and, if asked, connect and complete the handshake.
   void boot(bool handshake = true, Cursor head = 0) {
@@ -109,6 +110,7 @@ struct Host {
       connect_requested = connect_requested || fx.connect;
       auth_required = auth_required || fx.auth_required;
       wiped = wiped || fx.wiped;
+      if (fx.view.availability) ++availability_changes;
       for (auto& b : fx.batches) {
         if (!auto_commit) {
           held.push_back(std::move(b));

@@ -1050,3 +1050,198 @@ SCENARIO("Determinism across platforms: the same seed gives the same ids nativel
     }
   }
 }
+
+SCENARIO("Sign-in: the hellos until the next welcome carry the anonymous token to merge",
+         "[client][identity]") {
+  GIVEN("an anonymous visitor, welcomed with token t1") {
+    Host h;
+    h.boot();
+    const auto n = h.frames.size();
+    WHEN("the visitor signs in") {
+      h.client->identify(h.now, "t_signed");
+      h.run();
+      THEN("the hello carries the new token, and the one held before as merge_token") {
+        auto hellos = h.sent<protocol::Hello>(n);
+        REQUIRE(hellos.size() == 1);
+        CHECK(hellos[0].token == "t_signed");
+        CHECK(hellos[0].merge_token == "t1");
+        // Not persisted: the stored meta has no trace of it.
+        CHECK_FALSE(h.store->meta().contains("merge_token"));
+      }
+      AND_WHEN("the handshake times out and the client reconnects before any welcome") {
+        h.advance(h.config.request_timeout_ms + 1);
+        h.advance(61'000);
+        const auto m = h.frames.size();
+        h.client->on_connected(h.now);
+        h.run();
+        THEN("the new hello still carries it") {
+          auto hellos = h.sent<protocol::Hello>(m);
+          REQUIRE(hellos.size() == 1);
+          CHECK(hellos[0].token == "t_signed");
+          CHECK(hellos[0].merge_token == "t1");
+        }
+      }
+      AND_WHEN("the signed-in token is refused and the host supplies a fresh one") {
+        protocol::ErrorFrame err;
+        err.error = make_error(ErrorCode::Unauthorized, "bad token");
+        h.deliver(err);
+        REQUIRE(h.auth_required);
+        const auto m = h.frames.size();
+        h.client->on_token(h.now, "t_signed_2");
+        h.run();
+        THEN("the merge is still asked for, with the anonymous token") {
+          auto hellos = h.sent<protocol::Hello>(m);
+          REQUIRE(hellos.size() == 1);
+          CHECK(hellos[0].token == "t_signed_2");
+          CHECK(hellos[0].merge_token == "t1");
+        }
+      }
+      AND_WHEN("the welcome for the identified user comes") {
+        protocol::Welcome w;
+        w.user = "u_signed";
+        w.token = "t_signed";
+        w.server_time = h.now;
+        h.deliver(w);
+        REQUIRE(h.client->user() == "u_signed");
+        h.client->on_disconnected(h.now);
+        h.advance(61'000);
+        const auto m = h.frames.size();
+        h.client->on_connected(h.now);
+        h.run();
+        THEN("later hellos no longer carry a merge_token") {
+          auto hellos = h.sent<protocol::Hello>(m);
+          REQUIRE_FALSE(hellos.empty());
+          CHECK(hellos.back().token == "t_signed");
+          CHECK(hellos.back().merge_token.empty());
+        }
+      }
+    }
+    WHEN("identify() is called twice before a welcome") {
+      h.client->identify(h.now, "t_a");
+      h.client->identify(h.now, "t_b");
+      h.run();
+      THEN("the merge names the anonymous token, not the first sign-in's") {
+        auto hellos = h.sent<protocol::Hello>(n);
+        REQUIRE(hellos.size() == 2);
+        CHECK(hellos[1].token == "t_b");
+        CHECK(hellos[1].merge_token == "t1");
+      }
+    }
+    WHEN("identify() is given the token already held") {
+      h.client->identify(h.now, "t1");
+      h.run();
+      THEN("there is nothing to merge") {
+        auto hellos = h.sent<protocol::Hello>(n);
+        REQUIRE(hellos.size() == 1);
+        CHECK(hellos[0].merge_token.empty());
+      }
+    }
+  }
+  GIVEN("a first run, before any welcome (no token yet)") {
+    Host h;
+    h.boot(/*handshake=*/false);
+    h.client->identify(h.now, "t_signed");
+    h.client->on_connected(h.now);
+    h.run();
+    THEN("the hello has no merge_token") {
+      auto hellos = h.sent<protocol::Hello>();
+      REQUIRE_FALSE(hellos.empty());
+      CHECK(hellos.back().token == "t_signed");
+      CHECK(hellos.back().merge_token.empty());
+    }
+  }
+  GIVEN("a stored anonymous identity, and identify() called before the restore finishes") {
+    Host h;
+    h.boot();
+    h.crash_and_restart(7);
+    h.client->start(h.now);
+    h.client->identify(h.now, "t_signed");  // the restore read is not answered yet
+    h.run();
+    h.client->on_connected(h.now);
+    h.run();
+    THEN("the hello merges the stored token") {
+      auto hellos = h.sent<protocol::Hello>();
+      REQUIRE_FALSE(hellos.empty());
+      CHECK(hellos.back().token == "t_signed");
+      CHECK(hellos.back().merge_token == "t1");
+    }
+  }
+}
+
+SCENARIO("Business hours: the welcome's availability is kept and marks the view",
+         "[client][hours]") {
+  GIVEN("a restored client, not yet welcomed") {
+    Host h;
+    h.boot(/*handshake=*/false);
+    CHECK_FALSE(h.client->availability().has_value());
+    const hours::Availability closed{false, 47 * 3'600'000LL, h.now + 45 * 3'600'000LL};
+    auto welcome = [&](std::optional<hours::Availability> a, std::string user = "u1") {
+      h.client->on_connected(h.now);
+      h.run();
+      protocol::Welcome w;
+      w.user = user;
+      w.token = "t." + user;
+      w.server_time = h.now;
+      w.availability = a;
+      h.deliver(w);
+    };
+    WHEN("the welcome says the team is closed") {
+      welcome(closed);
+      THEN("the client exposes it and says the view changed") {
+        CHECK(h.client->availability() == std::optional<hours::Availability>(closed));
+        CHECK(h.availability_changes == 1);
+      }
+      AND_WHEN("a later welcome says the same") {
+        h.client->on_disconnected(h.now);
+        h.run();
+        welcome(closed);
+        THEN("the view is not marked again") {
+          CHECK(h.availability_changes == 1);
+        }
+      }
+      AND_WHEN("a later welcome says the team is open") {
+        const hours::Availability open{true, 7'200'000, h.now + 3'600'000};
+        h.client->on_disconnected(h.now);
+        h.run();
+        welcome(open);
+        THEN("it is replaced and the view marked") {
+          CHECK(h.client->availability() == std::optional<hours::Availability>(open));
+          CHECK(h.availability_changes == 2);
+        }
+      }
+      AND_WHEN("a later welcome has no availability") {
+        h.client->on_disconnected(h.now);
+        h.run();
+        welcome(std::nullopt);
+        THEN("it is unknown again, and the view marked") {
+          CHECK_FALSE(h.client->availability().has_value());
+          CHECK(h.availability_changes == 2);
+        }
+      }
+      AND_WHEN("a welcome for another identity is refused") {
+        h.client->on_disconnected(h.now);
+        h.run();
+        welcome(hours::Availability{true, 1, 0}, "u_other");
+        THEN("its availability is not taken") {
+          CHECK(h.client->availability() == std::optional<hours::Availability>(closed));
+          CHECK(h.availability_changes == 1);
+        }
+      }
+      AND_WHEN("the visitor logs out") {
+        h.client->logout(h.now);
+        h.run();
+        THEN("it is forgotten") {
+          CHECK_FALSE(h.client->availability().has_value());
+          CHECK(h.availability_changes == 2);
+        }
+      }
+    }
+    WHEN("the welcome has no availability") {
+      welcome(std::nullopt);
+      THEN("nothing changes") {
+        CHECK_FALSE(h.client->availability().has_value());
+        CHECK(h.availability_changes == 0);
+      }
+    }
+  }
+}

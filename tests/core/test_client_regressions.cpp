@@ -888,3 +888,82 @@ SCENARIO("A storage page landing after the window was trimmed leaves no hole",
     }
   }
 }
+
+// Before: resume() left identity_change unset, so a welcome for the visitor who handed off
+// was refused as "another identity" and the client said hello again, forever.
+SCENARIO("a device resume may welcome the visitor who handed off", "[client][regression]") {
+  GIVEN("visitor u1 on this device, at cursor 3") {
+    Host h;
+    h.boot();
+    h.deliver(events(0, {message_event(1, server_message("c_here", 1, Role::Agent, "1")),
+                         message_event(2, server_message("c_here", 2, Role::Agent, "2")),
+                         message_event(3, server_message("c_here", 3, Role::Agent, "3"))}));
+    REQUIRE(h.client->cursor() == 3);
+    const auto n = h.frames.size();
+    h.client->resume(h.now, "resume-abc");
+    h.run();
+    REQUIRE(h.sent<protocol::Hello>(n).size() == 1);
+    REQUIRE(h.sent<protocol::Hello>(n)[0].resume_token == "resume-abc");
+    WHEN("the server welcomes u_origin, the visitor who handed off") {
+      const auto m = h.frames.size();
+      protocol::Welcome w;
+      w.user = "u_origin";
+      w.token = "t_origin";
+      w.cursor = 7;
+      w.server_time = h.now;
+      h.deliver(w);
+      THEN("the welcome is accepted and u_origin's log is read from the start") {
+        CHECK_FALSE(has_error(h.errors, ErrorCode::Conflict));
+        CHECK(h.client->connection() == ConnectionState::Ready);
+        CHECK(h.client->user() == "u_origin");
+        CHECK(h.sent<protocol::Hello>(m).empty());  // no re-hello
+        auto syncs = h.sent<protocol::Sync>(m);
+        REQUIRE(syncs.size() == 1);
+        CHECK(syncs[0].after == 0);
+        CHECK(h.store->meta()["user"] == "u_origin");
+        CHECK(h.store->meta()["token"] == "t_origin");
+        CHECK(h.store->meta()["cursor"] == 0);
+      }
+      AND_WHEN("u_origin's events arrive") {
+        auto evs = events(0, {message_event(7, server_message("c_origin", 1, Role::Agent, "hi"))});
+        evs.req = h.sent<protocol::Sync>(m).at(0).req;
+        h.deliver(evs);
+        THEN("they are applied") {
+          CHECK(h.client->cursor() == 7);
+          CHECK(find_conv(h, "c_origin").has_value());
+        }
+      }
+      AND_WHEN("later, a welcome for yet another user comes unasked") {
+        h.client->on_disconnected(h.now);
+        h.run();
+        h.client->on_connected(h.now);
+        h.run();
+        protocol::Welcome stray;
+        stray.user = "u_stray";
+        stray.token = "t_stray";
+        stray.server_time = h.now;
+        h.deliver(stray);
+        THEN("it is refused: the resume's permission ended with its welcome") {
+          CHECK(has_error(h.errors, ErrorCode::Conflict));
+          CHECK(h.client->user() == "u_origin");
+        }
+      }
+    }
+    WHEN("the server attaches the conversation to u1 itself") {
+      const auto m = h.frames.size();
+      protocol::Welcome w;
+      w.user = "u1";
+      w.token = "t1";
+      w.cursor = 4;
+      w.server_time = h.now;
+      h.deliver(w);
+      THEN("the cursor is kept and only what is new is asked for") {
+        CHECK(h.client->user() == "u1");
+        CHECK(h.client->cursor() == 3);
+        auto syncs = h.sent<protocol::Sync>(m);
+        REQUIRE(syncs.size() == 1);
+        CHECK(syncs[0].after == 3);
+      }
+    }
+  }
+}

@@ -21,7 +21,7 @@ namespace {
     auto fields = [](const T& x) { return std::tie(__VA_ARGS__); }; \
     return fields(a) == fields(b);                                  \
   }
-PARLEY_SAME(Hello, x.version, x.token, x.cursor, x.device, x.resume_token)
+PARLEY_SAME(Hello, x.version, x.token, x.cursor, x.device, x.resume_token, x.merge_token)
 PARLEY_SAME(Send, x.req, x.conv, x.cid, x.body)
 PARLEY_SAME(Upload, x.req, x.conv, x.cid, x.attachment)
 PARLEY_SAME(History, x.req, x.conv, x.before, x.after, x.limit)
@@ -31,7 +31,7 @@ PARLEY_SAME(Typing, x.conv, x.on)
 PARLEY_SAME(HandoffRequest, x.req, x.conv, x.channel, x.address)
 PARLEY_SAME(Engagement, x.level, x.reply_latency_ms, x.present)
 PARLEY_SAME(Ping, x.req)
-PARLEY_SAME(Welcome, x.version, x.user, x.token, x.cursor, x.server_time)
+PARLEY_SAME(Welcome, x.version, x.user, x.token, x.cursor, x.server_time, x.availability)
 PARLEY_SAME(Ack, x.req, x.cid, x.conv, x.id, x.seq, x.ts, x.url)
 PARLEY_SAME(ErrorFrame, x.req, x.error)
 PARLEY_SAME(Event, x.kind, x.cursor, x.conv, x.message, x.reader, x.delivered_only, x.seq, x.status,
@@ -247,7 +247,7 @@ std::vector<Event> all_event_kinds() {
 std::vector<std::string> valid_client_frames() {
   Send send{"r1", "c_1", "k_1", sample_message("c_1", 3, RichKind::Form).body};
   return {
-      encode(ClientFrame{Hello{1, "tok", 10, "d_1", "rt_1"}}),
+      encode(ClientFrame{Hello{1, "tok", 10, "d_1", "rt_1", "mt_1"}}),
       encode(ClientFrame{send}),
       encode(ClientFrame{Upload{"r2", "c_1", "a_1", sample_attachment(1)}}),
       encode(ClientFrame{History{"r3", "c_1", 40, 10, 50}}),
@@ -266,7 +266,7 @@ std::vector<std::string> valid_server_frames() {
     page.messages.push_back(sample_message("c_1", s, static_cast<RichKind>(s % 6)));
   }
   return {
-      encode(ServerFrame{Welcome{1, "u_1", "tok", 17, 1700000000000}}),
+      encode(ServerFrame{Welcome{1, "u_1", "tok", 17, 1700000000000, std::nullopt}}),
       encode(ServerFrame{Ack{"r1", "k_1", "c_1", "m_9", 9, 1700000000001, ""}}),
       encode(ServerFrame{ErrorFrame{"r1", make_error(ErrorCode::RateLimited, "slow down")}}),
       encode(ServerFrame{ev}),
@@ -275,6 +275,8 @@ std::vector<std::string> valid_server_frames() {
           ServerFrame{Reset{99, {conversation_event("c_1", 98), conversation_event("c_2", 99)}}}),
       encode(ServerFrame{Signal{"c_1", "typing", Participant{Role::Agent, "ag_7", "Grace"}, true}}),
       encode(ServerFrame{Pong{"r6", 1700000000002}}),
+      encode(ServerFrame{Welcome{1, "u_1", "tok", 17, 1700000000000,
+                                 hours::Availability{false, 97200000, 1700086400000}}}),
   };
 }
 
@@ -347,8 +349,10 @@ TEST_CASE("default recoverability and make_error", "[protocol][types]") {
 // =============================================================== round trips
 TEST_CASE("client frames round-trip field by field", "[protocol]") {
   SECTION("hello") {
-    client_round_trip(Hello{1, "tok.abc", 123, "d_1", "rt_9"});
-    client_round_trip(Hello{1, "", 0, "d_1", ""});
+    client_round_trip(Hello{1, "tok.abc", 123, "d_1", "rt_9", ""});
+    client_round_trip(Hello{1, "", 0, "d_1", "", ""});
+    client_round_trip(Hello{1, "tok.signed_in", 0, "d_1", "", "tok.anonymous"});
+    client_round_trip(Hello{1, "tok", 5, "d_1", "rt_9", std::string(4096, 'm')});
   }
   SECTION("send with every rich kind") {
     for (int k = 0; k <= static_cast<int>(RichKind::Csat); ++k) {
@@ -398,7 +402,14 @@ TEST_CASE("client frames round-trip field by field", "[protocol]") {
 
 TEST_CASE("server frames round-trip field by field", "[protocol]") {
   SECTION("welcome") {
-    server_round_trip(Welcome{1, "u_1", "tok", 17, 1700000000000});
+    server_round_trip(Welcome{1, "u_1", "tok", 17, 1700000000000, std::nullopt});
+    server_round_trip(
+        Welcome{1, "u_1", "tok", 17, 1700000000000, hours::Availability{true, 7200000, 1}});
+    server_round_trip(Welcome{1, "u_1", "tok", 17, 1700000000000,
+                              hours::Availability{false, 97200000, 1700086400000}});
+    // open with no change in sight; and an all-default availability is still present
+    server_round_trip(Welcome{1, "u_1", "tok", 0, 0, hours::Availability{true, 7200000, 0}});
+    server_round_trip(Welcome{1, "u_1", "tok", 0, 0, hours::Availability{}});
   }
   SECTION("ack") {
     server_round_trip(Ack{"r1", "k_1", "c_1", "m_9", 9, 1700000000001, ""});
@@ -477,8 +488,19 @@ TEST_CASE("model JSON helpers round-trip", "[protocol]") {
 
 TEST_CASE("encoding writes required fields and omits empty optional ones", "[protocol]") {
   CHECK(encode(ClientFrame{Ping{"r1"}}) == R"({"req":"r1","type":"ping"})");
-  CHECK(encode(ClientFrame{Hello{1, "", 0, "d_1", ""}}) ==
+  CHECK(encode(ClientFrame{Hello{1, "", 0, "d_1", "", ""}}) ==
         R"({"cursor":0,"device":"d_1","token":"","type":"hello","v":1})");
+  CHECK(
+      encode(ClientFrame{Hello{1, "t_new", 0, "d_1", "", "t_old"}}) ==
+      R"({"cursor":0,"device":"d_1","merge_token":"t_old","token":"t_new","type":"hello","v":1})");
+  CHECK(encode(ServerFrame{Welcome{1, "u", "t", 0, 5, std::nullopt}}) ==
+        R"({"cursor":0,"server_time":5,"token":"t","type":"welcome","user":"u","v":1})");
+  CHECK(encode(ServerFrame{Welcome{1, "u", "t", 0, 5, hours::Availability{true, 60000, 0}}}) ==
+        R"({"availability":{"open":true,"reply_ms":60000},"cursor":0,"server_time":5,)"
+        R"("token":"t","type":"welcome","user":"u","v":1})");
+  CHECK(encode(ServerFrame{Welcome{1, "u", "t", 0, 5, hours::Availability{false, 0, 9}}}) ==
+        R"({"availability":{"next_change":9,"open":false,"reply_ms":0},"cursor":0,)"
+        R"("server_time":5,"token":"t","type":"welcome","user":"u","v":1})");
   CHECK(encode(ClientFrame{Send{"r", "c", "k", Body{}}}) ==
         R"({"body":{},"cid":"k","conv":"c","req":"r","type":"send"})");
   CHECK(encode(ClientFrame{History{"r", "c", 0, -1, 50}}) ==
@@ -654,6 +676,66 @@ TEST_CASE("invalid_field: wrong types and out-of-range values", "[protocol][erro
   CHECK(server(R"({"type":"events","from":0,"cursor":1,"more":false,
       "events":[{"kind":"status","cursor":1,"conv":"c","status":"open","ticket":0}]})") ==
         ErrorCode::InvalidField);
+}
+
+TEST_CASE("hello.merge_token and welcome.availability: optional, checked in table order",
+          "[protocol][errors]") {
+  // merge_token: an optional token
+  auto c = decode_client(
+      R"({"type":"hello","v":1,"token":"t_new","cursor":0,"device":"d","merge_token":"t_old"})");
+  REQUIRE(c.ok());
+  CHECK(std::get<Hello>(c.frame()).merge_token == "t_old");
+  c = decode_client(R"({"type":"hello","v":1,"cursor":0,"device":"d","merge_token":null})");
+  REQUIRE(c.ok());
+  CHECK(std::get<Hello>(c.frame()).merge_token.empty());
+  CHECK(client_error(R"({"type":"hello","v":1,"cursor":0,"device":"d","merge_token":5})").message ==
+        "invalid field hello.merge_token: expected a string");
+  CHECK(client_error(R"({"type":"hello","v":1,"cursor":0,"device":"d","merge_token":")" +
+                     repeat('m', 4097) + "\"}")
+            .message == "invalid field hello.merge_token: expected a string of at most 4096 bytes");
+  // after resume_token in table order; the version is checked first of all
+  CHECK(client_error(
+            R"({"type":"hello","v":1,"cursor":0,"device":"d","resume_token":1,"merge_token":2})")
+            .message == "invalid field hello.resume_token: expected a string");
+  CHECK(client_code(R"({"type":"hello","v":2,"cursor":0,"device":"d","merge_token":2})") ==
+        ErrorCode::UnsupportedVersion);
+
+  // availability: an optional object; open and reply_ms required inside it
+  const std::string head = R"({"type":"welcome","v":1,"user":"u","token":"t","cursor":0,)";
+  auto w = decode_server(head + R"("server_time":1,"availability":null})");
+  REQUIRE(w.ok());
+  CHECK_FALSE(std::get<Welcome>(w.frame()).availability.has_value());
+  w = decode_server(head + R"("server_time":1,"availability":{"open":true,"reply_ms":0}})");
+  REQUIRE(w.ok());
+  CHECK(std::get<Welcome>(w.frame()).availability == hours::Availability{true, 0, 0});
+  w = decode_server(head + R"("server_time":1,"availability":{"reply_ms":5,"open":false,"x":[],)"
+                           R"("next_change":null}})");
+  REQUIRE(w.ok());
+  CHECK(std::get<Welcome>(w.frame()).availability == hours::Availability{false, 5, 0});
+  const auto bad = [&](const std::string& availability) {
+    return server_error(head + R"("server_time":1,"availability":)" + availability + "}");
+  };
+  CHECK(bad("true").message == "invalid field welcome.availability: expected an object");
+  CHECK(bad("[]").message == "invalid field welcome.availability: expected an object");
+  CHECK(bad(R"({"reply_ms":0})").message == "missing field welcome.availability.open");
+  CHECK(bad(R"({"open":true})").message == "missing field welcome.availability.reply_ms");
+  CHECK(bad(R"({"open":1,"reply_ms":0})").message ==
+        "invalid field welcome.availability.open: expected a boolean");
+  CHECK(bad(R"({"open":true,"reply_ms":-1})").message ==
+        "invalid field welcome.availability.reply_ms: expected an integer in "
+        "0..9223372036854775807");
+  CHECK(bad(R"({"open":true,"reply_ms":1.5})").message ==
+        "invalid field welcome.availability.reply_ms: expected an integer");
+  CHECK(bad(R"({"open":false,"reply_ms":0,"next_change":"soon"})").message ==
+        "invalid field welcome.availability.next_change: expected an integer");
+  // open before reply_ms before next_change; server_time before availability
+  CHECK(bad(R"({"next_change":-1,"reply_ms":-1,"open":"no"})").message ==
+        "invalid field welcome.availability.open: expected a boolean");
+  CHECK(bad(R"({"next_change":-1,"reply_ms":-1,"open":false})").message ==
+        "invalid field welcome.availability.reply_ms: expected an integer in "
+        "0..9223372036854775807");
+  CHECK(server_error(head + R"("server_time":-1,"availability":7})").message ==
+        "invalid field welcome.server_time: expected an integer in 0..9223372036854775807");
 }
 
 TEST_CASE("attachments are capped at kMaxAttachments", "[protocol][errors]") {
@@ -857,6 +939,18 @@ TEST_CASE("documented examples decode as documented", "[protocol][docs]") {
   auto c = decode_client(R"({"type":"hello","v":1,"token":"","cursor":0,"device":"d_5f2c"})");
   REQUIRE(c.ok());
   CHECK(std::get_if<Hello>(&c.frame())->device == "d_5f2c");
+
+  c = decode_client(R"({"type":"hello","v":1,"token":"t_signed_in","cursor":0,"device":"d_5f2c",
+      "merge_token":"t_anonymous"})");
+  REQUIRE(c.ok());
+  CHECK(std::get_if<Hello>(&c.frame())->merge_token == "t_anonymous");
+
+  auto w = decode_server(R"({"type":"welcome","v":1,"user":"u_42","token":"t_signed_in",
+      "cursor":0,"server_time":1768647600000,
+      "availability":{"open":false,"reply_ms":169200000,"next_change":1768809600000}})");
+  REQUIRE(w.ok());
+  CHECK(std::get_if<Welcome>(&w.frame())->availability ==
+        hours::Availability{false, 169200000, 1768809600000});
 
   c = decode_client(R"({"type":"send","req":"q_17","conv":"c_8h2k","cid":"k_a91f",
       "body":{"text":"Do you ship to Norway?"}})");

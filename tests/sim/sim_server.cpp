@@ -137,7 +137,7 @@ void SimServer::on_hello(TimeMs now, Session& s, const pp::Hello& h) {
   s.token = token;
   s.user = tokens_.at(token).user;
   User& u = users_.at(s.user);
-  send(s, pp::Welcome{pp::kVersion, u.id, token, u.head, now});
+  send(s, pp::Welcome{pp::kVersion, u.id, token, u.head, now, std::nullopt});
   // Catch-up is pulled by the client with `sync` (which answers `reset` beyond the horizon).
   if (h.cursor > u.head) {
     anomalies_.push_back("hello cursor " + std::to_string(h.cursor) + " ahead of head " +

@@ -44,7 +44,7 @@ struct Harness {
     boot(seed);
     client->on_connected(now);
     pump();
-    deliver(pp::Welcome{pp::kVersion, user, "t." + user, head, now});
+    deliver(pp::Welcome{pp::kVersion, user, "t." + user, head, now, std::nullopt});
   }
 
   void answer(const StorageRead& r) {
@@ -357,7 +357,7 @@ std::vector<NamedSpec> specs() {
          h.pump();
          h.client->on_connected(h.now);
          h.pump();
-         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now});
+         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now, std::nullopt});
          std::string durable;
          for (const auto& j : h.store.outbox()) {
            if (j.value("cid", std::string()) == cid)
@@ -394,7 +394,7 @@ std::vector<NamedSpec> specs() {
          h.pump();
          h.client->on_connected(h.now);
          h.pump();
-         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now});
+         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now, std::nullopt});
          // The server stores whatever arrives, in arrival order.
          std::vector<std::string> order;
          for (const auto& f : h.sent_of<pp::Send>()) order.push_back(f.cid);
@@ -419,10 +419,10 @@ std::vector<NamedSpec> specs() {
          h.client->on_connected(h.now);
          h.pump();
          // The anonymous hello was delivered twice: the server made two users.
-         h.deliver(pp::Welcome{pp::kVersion, "u2", "t.u2", 0, h.now});
+         h.deliver(pp::Welcome{pp::kVersion, "u2", "t.u2", 0, h.now, std::nullopt});
          h.deliver(
              events(0, {message_event(1, msg("c1", 1, "a")), message_event(2, msg("c1", 2, "b"))}));
-         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now});
+         h.deliver(pp::Welcome{pp::kVersion, "u1", "t.u1", 0, h.now, std::nullopt});
          if (h.client->user() == "u1" && h.client->cursor() != 0) {
            return "client switched from u2 to u1 and kept u2's cursor " +
                   std::to_string(h.client->cursor()) + " and data";

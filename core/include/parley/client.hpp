@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "parley/engagement.hpp"
+#include "parley/hours.hpp"
 #include "parley/lifecycle.hpp"
 #include "parley/model.hpp"
 #include "parley/protocol.hpp"
@@ -71,6 +72,7 @@ struct ViewChange {
   std::set<std::string> conversations;  // conversations whose list entry or timeline changed
   bool connection = false;              // connection/banner state changed
   bool unread = false;                  // unread total changed
+  bool availability = false;            // availability() changed (business hours)
 };
 
 struct Effects {
@@ -134,10 +136,16 @@ class Client {
   std::string start_conversation(TimeMs now, const std::string& subject);
   std::optional<Error> request_handoff(TimeMs now, const std::string& conv, Channel channel,
                                        const std::string& address);
+  // Sign in: adopt `token` and say hello with it. Until the next welcome, the hellos also
+  // carry the token held before (merge_token), so the server can merge that anonymous
+  // visitor's conversations into the identified user. A welcome for another user is
+  // accepted (its log is read from cursor 0).
   void identify(TimeMs now, const std::string& token);
   // Continue a conversation handed off from another device or channel (QR code / link):
   // the resume token goes with the next hello, and the server attaches that conversation,
-  // with its history, to this visitor.
+  // with its history, to this visitor. The server may instead welcome the visitor who
+  // handed off (this device becomes that visitor): like identify(), a welcome for another
+  // user is then accepted and read from cursor 0.
   void resume(TimeMs now, const std::string& resume_token);
   void logout(TimeMs now);
   void open_conversation(TimeMs now, const std::string& conv);
@@ -171,6 +179,9 @@ class Client {
   std::size_t outbox_size() const;
   std::size_t loaded_message_count() const;
   engagement::Level engagement_level(TimeMs now) const;
+  // Business hours as of the latest welcome; nullopt before one, or when the server sent
+  // none. A snapshot: it goes stale at next_change_ts (the UI may flip it then).
+  std::optional<hours::Availability> availability() const;
   // Whether the client is idle: restored, no pending commits/requests/gaps, outbox empty or
   // wedged only. Used by the simulator to detect quiescence.
   bool settled() const;

@@ -5,11 +5,13 @@
 // Decoding is strict: any deviation yields a typed Error, never an exception or abort.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "parley/hours.hpp"
 #include "parley/model.hpp"
 #include "parley/types.hpp"
 
@@ -29,6 +31,9 @@ struct Hello {
   Cursor cursor = 0;         // resume cursor: events after this one are wanted
   std::string device;        // device id (stable per store)
   std::string resume_token;  // optional: continue a conversation from another device
+  // optional: the identity token held before a sign-in (identify), so the server can merge
+  // that anonymous visitor's conversations into the identified user
+  std::string merge_token;
 };
 struct Send {
   std::string req;
@@ -86,6 +91,7 @@ struct Welcome {
   std::string token;  // (re)issued identity token, e.g. anonymous visitor token
   Cursor cursor = 0;  // server head cursor for this user
   TimeMs server_time = 0;
+  std::optional<hours::Availability> availability;  // business hours, when the server has them
 };
 struct Ack {
   std::string req;
