@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parley test runner: installs what is missing, builds, and runs the test tiers.
 #
-#   tests/run.sh                      every tier that exists: core, core-wasm, sim, bench
+#   tests/run.sh                      every tier that exists: core, core-wasm, sim, server,
+#                                     conformance, bench
 #   tests/run.sh core sim             only the named tiers, in the order given
 #   tests/run.sh sim --seeds N        simulator with N seeds (default 2000); other options
 #                                     after "sim" (--start S, --seed X, --verbose, ...) are
@@ -12,8 +13,14 @@
 #              corpus replay (tests/fuzz/corpus/<target>/ when present, else built-in seeds)
 #   core-wasm  the same Catch2 suite built with em++ (build/wasm) and run in Node
 #   sim        deterministic simulator (build/native/parley_sim --seeds N)
+#   server     the reference server's Catch2 suite on real SQLite files
+#              (build/native/parley_server_tests), then the kill -9 / SIGTERM durability
+#              test against the real binary on loopback (tests/durability/kill9.mjs)
+#   conformance  the protocol conformance suite (tests/conformance/run.mjs) against a
+#              freshly started build/native/parley_server on loopback
 #   bench      Google Benchmark (build/native/parley_bench), then
-#              node tests/bench/wasm_bench.js when it exists, then artifact sizes
+#              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
+#              benchmark against the server (tests/load/load.mjs), then artifact sizes
 #
 # With more than one tier it ends with "run: N passed, M failed" (tiers, not test cases).
 # With exactly one tier nothing is printed after the tier's own output, so
@@ -30,7 +37,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim bench)
+ALL_TIERS=(core core-wasm sim server conformance bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -56,7 +63,7 @@ while (($#)); do
       (($# >= 2)) || die "--seeds needs a number"
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
-    core | core-wasm | sim | bench)
+    core | core-wasm | sim | server | conformance | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -96,11 +103,16 @@ pkg_installed() {
 ensure_deps() {
   [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
   if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs)" >&2
+    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3)" >&2
     return 0
   fi
   local missing=() p
-  for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten; do
+  # The server: restinio (HTTP + WebSocket) on standalone asio, SQLite, OpenSSL (HMAC for
+  # tokens and JWTs), Howard Hinnant's date/tz on the system tz database; the sqlite3 CLI
+  # plants a fault in the durability test.
+  for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten \
+    librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata \
+    sqlite3; do
     pkg_installed "$p" || missing+=("$p")
   done
   # Node may come from Debian or from another nodejs package that bundles npm (whose
@@ -214,6 +226,75 @@ tier_sim() {
   "$NATIVE_DIR/parley_sim" "${args[@]}"
 }
 
+# A free TCP port on loopback (asked of the kernel, then released).
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_server <db> <config|-> <log>: starts build/native/parley_server on a free port;
+# sets SERVER_PID and SERVER_URL; waits for /healthz.
+start_server() {
+  local db="$1" cfg="$2" log="$3" port args=()
+  port="$(free_port)"
+  args=(--port "$port" --db "$db" --quiet)
+  [[ "$cfg" != "-" ]] && args+=(--config "$cfg")
+  "$NATIVE_DIR/parley_server" "${args[@]}" >"$log" 2>&1 &
+  SERVER_PID=$!
+  SERVER_URL="http://127.0.0.1:$port"
+  local i
+  for i in $(seq 1 100); do
+    if node -e "fetch('$SERVER_URL/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log"; say "run.sh: parley_server exited early" >&2; return 1; }
+    sleep 0.1
+  done
+  cat "$log"
+  say "run.sh: parley_server did not become ready at $SERVER_URL" >&2
+  return 1
+}
+
+# stop_server: SIGTERM, and the exit status must be 0 (graceful shutdown).
+stop_server() {
+  [[ -n "${SERVER_PID:-}" ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local rc=0
+  wait "$SERVER_PID" || rc=$?
+  SERVER_PID=""
+  if ((rc != 0)); then say "run.sh: parley_server exited with $rc after SIGTERM" >&2; return 1; fi
+}
+
+tier_server() {
+  have 'tests/server/*.cpp' || { say "server: no sources in tests/server/"; return $SKIP; }
+  configure_native
+  build "$NATIVE_DIR" parley_server_tests parley_server
+  "$NATIVE_DIR/parley_server_tests"
+  if [[ -f tests/durability/kill9.mjs ]]; then
+    say "-- node tests/durability/kill9.mjs"
+    node --experimental-websocket --no-warnings tests/durability/kill9.mjs \
+      --binary "$NATIVE_DIR/parley_server"
+  fi
+}
+
+tier_conformance() {
+  [[ -f tests/conformance/run.mjs ]] || { say "conformance: no tests/conformance/run.mjs"; return $SKIP; }
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  CONF_WORK="$(mktemp -d)"
+  local work="$CONF_WORK"
+  # The tier runs in a subshell: this trap stops the server however the tier ends.
+  trap 'stop_server >/dev/null 2>&1; rm -rf "$CONF_WORK"' EXIT
+  start_server "$work/conformance.db" tests/conformance/server-config.json "$work/server.log"
+  say "-- node tests/conformance/run.mjs --server $SERVER_URL"
+  local rc=0
+  node --experimental-websocket --no-warnings tests/conformance/run.mjs --server "$SERVER_URL" \
+    --app social --apps live,returning,social --agent-token conformance-agent-token \
+    --jwt-secret conformance-jwt-secret --jwt-audience parley-conformance || rc=$?
+  stop_server || rc=1
+  ((rc == 0)) || { say "-- server log"; tail -50 "$work/server.log"; }
+  return $rc
+}
+
 print_sizes() {
   local files=() f
   for f in "$WASM_DIR"/parley_bench_wasm.wasm "$WASM_DIR"/parley_bench_wasm.js \
@@ -252,6 +333,14 @@ tier_bench() {
     ran=1
   else
     say "bench: no tests/bench/wasm_bench.js; skipping wasm benchmarks"
+  fi
+  if [[ -f tests/load/load.mjs ]]; then
+    configure_native
+    build "$NATIVE_DIR" parley_server
+    say "-- node tests/load/load.mjs --binary build/native/parley_server"
+    node --experimental-websocket --no-warnings tests/load/load.mjs \
+      --binary "$NATIVE_DIR/parley_server"
+    ran=1
   fi
   print_sizes
   ((ran)) || return $SKIP
