@@ -546,6 +546,13 @@ struct Client::State {
     reconnect_timer = set_timer(now + backoff(++reconnect_attempts), TimerKind::Reconnect);
   }
 
+  // identify(): the sign-in survives a reload until its welcome (see records::Meta).
+  void persist_sign_in() {
+    meta.identity_pending = true;
+    meta.merge_token = merge_token;
+    dirty.meta = true;
+  }
+
   void hello(TimeMs now) {
     cancel_timer(handshake_timer);
     handshake_timer = set_timer(now + cfg.request_timeout_ms, TimerKind::Handshake);
@@ -1182,10 +1189,14 @@ void Client::on_restored(TimeMs now, const Restored& r) {
   // still gets fresh client ids (the host should pass a fresh random seed every start).
   s.rng = Rng(s.cfg.seed ^ (s.meta.outbox_counter * 0x9E3779B97F4A7C15ULL) ^ fnv1a(s.meta.device));
   s.is_restored = true;
+  // A sign-in that a reload interrupted is still waiting for its welcome.
+  if (s.meta.identity_pending) s.identity_change = true;
+  if (s.merge_token.empty()) s.merge_token = s.meta.merge_token;
   if (s.pending_token) {
     if (s.merge_on_restore && s.merge_token.empty() && s.meta.token != *s.pending_token) {
       s.merge_token = s.meta.token;  // the stored token is the one identify() replaces
     }
+    if (s.merge_on_restore) s.persist_sign_in();
     s.meta.token = *s.pending_token;
     s.pending_token.reset();
     s.dirty.meta = true;
@@ -1493,6 +1504,7 @@ void Client::identify(TimeMs now, const std::string& token) {
   } else if (s.merge_token.empty() && s.meta.token != token) {
     s.merge_token = s.meta.token;
   }
+  if (s.is_restored) s.persist_sign_in();
   s.use_token(now, token);
   s.flush();
 }
@@ -1644,6 +1656,11 @@ void Client::on_frame(TimeMs now, std::string_view text) {
           s.identity_change = false;
           s.resume_token.clear();  // the server has attached the handed-off conversation
           s.merge_token.clear();   // and merged the anonymous visitor, if it could
+          if (s.meta.identity_pending || !s.meta.merge_token.empty()) {
+            s.meta.identity_pending = false;
+            s.meta.merge_token.clear();
+            s.dirty.meta = true;
+          }
           if (s.availability != f.availability) {
             s.availability = f.availability;
             s.fx.view.availability = true;

@@ -54,7 +54,9 @@ Json to_json(const Meta& m) {
               {"token", m.token},
               {"cursor", m.cursor},
               {"open_conv", m.open_conv},
-              {"outbox_counter", m.outbox_counter}};
+              {"outbox_counter", m.outbox_counter},
+              {"identity_pending", m.identity_pending},
+              {"merge_token", m.merge_token}};
 }
 
 Json to_json(const Conversation& c) {
@@ -164,6 +166,10 @@ std::variant<Meta, Error> meta_from_json(const Json& in) {
   m.cursor = num(j, "cursor");
   m.open_conv = str(j, "open_conv");
   m.outbox_counter = static_cast<std::uint64_t>(num(j, "outbox_counter"));
+  // Added without a version bump: absent in older records means "no sign-in pending".
+  m.identity_pending = j.contains("identity_pending") && j["identity_pending"].is_boolean() &&
+                       j["identity_pending"].get<bool>();
+  m.merge_token = str(j, "merge_token");
   if (m.cursor < 0) return corrupt("meta: negative cursor");
   return m;
 }

@@ -1065,8 +1065,9 @@ SCENARIO("Sign-in: the hellos until the next welcome carry the anonymous token t
         REQUIRE(hellos.size() == 1);
         CHECK(hellos[0].token == "t_signed");
         CHECK(hellos[0].merge_token == "t1");
-        // Not persisted: the stored meta has no trace of it.
-        CHECK_FALSE(h.store->meta().contains("merge_token"));
+        // Persisted with the token, so a reload before the welcome still merges.
+        CHECK(h.store->meta().value("merge_token", std::string()) == "t1");
+        CHECK(h.store->meta().value("identity_pending", false));
       }
       AND_WHEN("the handshake times out and the client reconnects before any welcome") {
         h.advance(h.config.request_timeout_ms + 1);

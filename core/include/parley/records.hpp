@@ -49,6 +49,11 @@ struct Meta {
   Cursor cursor = 0;
   std::string open_conv;             // conversation the visitor had open
   std::uint64_t outbox_counter = 0;  // monotonic FIFO order for outbox records
+  // A sign-in (identify) waiting for its welcome, kept across a reload or crash: the welcome
+  // for the new identity is then still expected, and the anonymous token to merge still
+  // sent. Both are cleared by the welcome.
+  bool identity_pending = false;
+  std::string merge_token;
 };
 
 // The local send queue. Keyed by client id; the outbox is never evicted.
