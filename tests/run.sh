@@ -14,8 +14,10 @@
 #   core-wasm  the same Catch2 suite built with em++ (build/wasm) and run in Node
 #   sim        deterministic simulator (build/native/parley_sim --seeds N)
 #   server     the reference server's Catch2 suite on real SQLite files
-#              (build/native/parley_server_tests), then the kill -9 / SIGTERM durability
-#              test against the real binary on loopback (tests/durability/kill9.mjs)
+#              (build/native/parley_server_tests), then its network edge against the real
+#              binary on loopback (tests/server_net/run.mjs: agent WebSocket, static files,
+#              CORS, WebSocket close codes, shutdown), then the kill -9 / SIGTERM
+#              durability test (tests/durability/kill9.mjs)
 #   conformance  the protocol conformance suite (tests/conformance/run.mjs) against a
 #              freshly started build/native/parley_server on loopback
 #   bench      Google Benchmark (build/native/parley_bench), then
@@ -269,6 +271,11 @@ tier_server() {
   configure_native
   build "$NATIVE_DIR" parley_server_tests parley_server
   "$NATIVE_DIR/parley_server_tests"
+  if [[ -f tests/server_net/run.mjs ]]; then
+    say "-- node tests/server_net/run.mjs"
+    node --experimental-websocket --no-warnings tests/server_net/run.mjs \
+      --binary "$NATIVE_DIR/parley_server"
+  fi
   if [[ -f tests/durability/kill9.mjs ]]; then
     say "-- node tests/durability/kill9.mjs"
     node --experimental-websocket --no-warnings tests/durability/kill9.mjs \

@@ -301,6 +301,7 @@ class App {
 
   void forget(SessionId sid) {
     sockets_.erase(sid);
+    pending_agent_app_.erase(sid);
     service_.close_session(sid, now_ms());
   }
 
@@ -529,16 +530,25 @@ class App {
     }
     fs::path p = root;
     for (std::size_t i = skip; i < parts.size(); ++i) {
-      if (parts[i] == ".." || parts[i].find('\\') != std::string::npos || parts[i][0] == '.') {
+      // Segments are percent-decoded, so "%2f" may have put a slash inside one: refuse any
+      // segment that is not a plain name (no separators, no NUL, no dot files, no "..").
+      const std::string& seg = parts[i];
+      if (seg.empty() || seg[0] == '.' ||
+          seg.find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
         return respond(req, 404, error_body(ErrorCode::NotFound, "not found"));
       }
-      p /= parts[i];
+      p /= seg;
     }
     std::error_code ec;
     if (fs::is_directory(p, ec)) p /= "index.html";
-    if (!fs::is_regular_file(p, ec)) {
+    // Belt and braces: what is served must lie under the root (symlinks resolved).
+    const auto real = fs::weakly_canonical(p, ec);
+    const auto real_root = fs::weakly_canonical(root, ec);
+    const auto rel = real.lexically_relative(real_root);
+    if (ec || rel.empty() || *rel.begin() == ".." || !fs::is_regular_file(real, ec)) {
       return respond(req, 404, error_body(ErrorCode::NotFound, "not found"));
     }
+    p = real;
     try {
       auto resp = req->create_response();
       resp.append_header(restinio::http_field::content_type, content_type_for(p));
@@ -565,17 +575,16 @@ int run_server(const ServerOptions& opts) {
   using server_t = restinio::http_server_t<traits_t>;
   auto limits = restinio::incoming_http_msg_limits_t{};
   limits.max_body_size(protocol::kMaxFrameBytes + 1024);
-  server_t server{restinio::external_io_context(io), [&](auto& settings) {
-                    settings.port(opts.port)
-                        .address(opts.host)
-                        .incoming_http_msg_limits(limits)
-                        .handle_request_timeout(std::chrono::seconds(60))
-                        // Small frames (acks, pushes) must not wait for Nagle's algorithm.
-                        .socket_options_setter([](auto& o) {
-                          o.set_option(asio::ip::tcp::no_delay{true});
-                        })
-                        .request_handler([&app](request_handle_t req) { return app->handle(req); });
-                  }};
+  server_t server{
+      restinio::external_io_context(io), [&](auto& settings) {
+        settings.port(opts.port)
+            .address(opts.host)
+            .incoming_http_msg_limits(limits)
+            .handle_request_timeout(std::chrono::seconds(60))
+            // Small frames (acks, pushes) must not wait for Nagle's algorithm.
+            .socket_options_setter([](auto& o) { o.set_option(asio::ip::tcp::no_delay{true}); })
+            .request_handler([&app](request_handle_t req) { return app->handle(req); });
+      }};
   try {
     server.open_sync();
   } catch (const std::exception& e) {
