@@ -103,4 +103,23 @@ Level Tracker::level(TimeMs now) const {
   return Level::Low;
 }
 
+bool serve_first(const QueueEntry& a, const QueueEntry& b) {
+  if (a.waiting != b.waiting) return a.waiting < b.waiting;
+  if (a.waiting == QueueEntry::Waiting::Agent) {
+    if (a.level != b.level) return a.level < b.level;  // High < Medium < Low < Away
+    const bool a_known = a.reply_latency_ms > 0, b_known = b.reply_latency_ms > 0;
+    if (a_known != b_known) return a_known;
+    if (a.reply_latency_ms != b.reply_latency_ms) return a.reply_latency_ms < b.reply_latency_ms;
+    return a.waiting_since < b.waiting_since;
+  }
+  return a.updated_ts > b.updated_ts;
+}
+
+std::optional<Level> level_from_string(std::string_view s) {
+  for (Level l : {Level::High, Level::Medium, Level::Low, Level::Away}) {
+    if (to_string(l) == s) return l;
+  }
+  return std::nullopt;
+}
+
 }  // namespace parley::engagement

@@ -50,13 +50,6 @@ std::string channels_json(const std::vector<ChannelBinding>& cs) {
   return a.dump();
 }
 
-int level_rank(std::string_view level) {
-  if (level == "high") return 0;
-  if (level == "medium") return 1;
-  if (level == "low") return 2;
-  return 3;
-}
-
 }  // namespace
 
 Service::Service(ServerConfig cfg, Db& db, std::uint64_t seed)
@@ -114,7 +107,35 @@ bool Service::open_agent_session(SessionId sid, std::string_view app, const Agen
   s.agent = true;
   s.agent_id = agent.id;
   sessions_[sid] = std::move(s);
+  if (++agents_online_[agent.id] == 1) agent_presence_changed(agent.id);
   return true;
+}
+
+void Service::push_presence(const ConvRow& c, const std::set<SessionId>& to) {
+  if (c.owner.kind != ControlOwner::Kind::Agent || c.ticket.status == Status::Closed) return;
+  protocol::Signal sig;
+  sig.conv = c.id;
+  sig.kind = "presence";
+  sig.who = Participant{Role::Agent, c.owner.agent_id, c.owner.agent_name};
+  sig.on = agents_online_.count(c.owner.agent_id) > 0;
+  std::string frame = protocol::encode(protocol::ServerFrame{sig});
+  for (SessionId sid : to) pushes_.push_back({sid, frame});
+}
+
+void Service::agent_presence_changed(const std::string& agent_id) {
+  std::vector<std::string> ids;
+  auto& q = db_.prepare(
+      "SELECT id FROM conversations WHERE json_extract(owner, '$.agent_id') = ? AND status != "
+      "'closed'");
+  q.args(agent_id);
+  while (q.step()) ids.push_back(q.str(0));
+  q.reset();
+  for (const auto& id : ids) {
+    auto c = load_conv(id);
+    if (!c) continue;
+    auto live = live_by_user_.find(c->user);
+    if (live != live_by_user_.end()) push_presence(*c, live->second);
+  }
 }
 
 void Service::close_session(SessionId sid, TimeMs now) {
@@ -127,10 +148,21 @@ void Service::close_session(SessionId sid, TimeMs now) {
   }
   (void)now;
   close_requested_.erase(sid);
+  std::string agent_gone;
+  if (found->second.agent) {
+    auto online = agents_online_.find(found->second.agent_id);
+    if (online != agents_online_.end() && --online->second <= 0) {
+      agents_online_.erase(online);
+      agent_gone = found->second.agent_id;
+    }
+  }
   sessions_.erase(found);
+  if (!agent_gone.empty()) agent_presence_changed(agent_gone);
 }
 
-bool Service::take_close_request(SessionId sid) { return close_requested_.erase(sid) > 0; }
+bool Service::take_close_request(SessionId sid) {
+  return close_requested_.erase(sid) > 0;
+}
 
 std::string Service::session_user(SessionId sid) const {
   auto found = sessions_.find(sid);
@@ -860,6 +892,19 @@ std::vector<std::string> Service::on_hello(Session& s, const protocol::Hello& h,
   w.availability = availability(app, now);
   std::vector<std::string> out{protocol::encode(protocol::ServerFrame{w})};
   if (h.cursor > h_cursor) out.push_back(reset_frame(id.user));
+  if (s.live) {
+    // Who is answering, and whether they are here now.
+    std::vector<std::string> ids;
+    auto& q = db_.prepare(
+        "SELECT id FROM conversations WHERE user = ? AND json_extract(owner, '$.kind') = "
+        "'agent' AND status != 'closed'");
+    q.args(id.user);
+    while (q.step()) ids.push_back(q.str(0));
+    q.reset();
+    for (const auto& conv : ids) {
+      if (auto c = load_conv(conv)) push_presence(*c, {s.id});
+    }
+  }
   for (auto& e : extra) out.push_back(std::move(e));
   return out;
 }
@@ -1161,30 +1206,31 @@ HttpResult Service::agent_list(const AgentConfig& a, std::string_view app_id, Ti
   for (const auto& id : ids) {
     if (auto c = load_conv(id)) rows.push_back(std::move(*c));
   }
-  std::vector<Json> summaries;
-  for (const auto& c : rows) summaries.push_back(summary_json(c, now));
-  auto group = [](const Json& s) {
-    const std::string w = s["waiting_on"].get<std::string>();
-    const std::string st = s["status"].get<std::string>();
-    if (st == "closed") return 3;
-    if (st == "solved") return 2;
-    return w == "agent" ? 0 : 1;
-  };
-  std::stable_sort(summaries.begin(), summaries.end(), [&](const Json& x, const Json& y) {
-    int gx = group(x), gy = group(y);
-    if (gx != gy) return gx < gy;
-    if (gx == 0) {
-      int lx = level_rank(x["engagement"]["level"].get<std::string>());
-      int ly = level_rank(y["engagement"]["level"].get<std::string>());
-      if (lx != ly) return lx < ly;
-      TimeMs rx = x["engagement"]["reply_latency_ms"].get<TimeMs>();
-      TimeMs ry = y["engagement"]["reply_latency_ms"].get<TimeMs>();
-      if ((rx == 0) != (ry == 0)) return ry == 0;  // unknown latency last
-      if (rx != ry) return rx < ry;
-      return x["waiting_since"].get<TimeMs>() < y["waiting_since"].get<TimeMs>();
+  // The order is the core's rule (engagement::serve_first).
+  std::vector<std::pair<engagement::QueueEntry, Json>> queue;
+  for (const auto& c : rows) {
+    Json summary = summary_json(c, now);
+    engagement::QueueEntry e;
+    using W = engagement::QueueEntry::Waiting;
+    if (c.ticket.status == Status::Closed) {
+      e.waiting = W::Closed;
+    } else if (c.ticket.status == Status::Solved) {
+      e.waiting = W::Solved;
+    } else {
+      e.waiting = c.waiting_on == "agent" ? W::Agent : W::Customer;
     }
-    return x["updated_ts"].get<TimeMs>() > y["updated_ts"].get<TimeMs>();
+    e.level = engagement::level_from_string(summary["engagement"]["level"].get<std::string>())
+                  .value_or(engagement::Level::Away);
+    e.reply_latency_ms = summary["engagement"]["reply_latency_ms"].get<TimeMs>();
+    e.waiting_since = c.waiting_since;
+    e.updated_ts = c.updated_ts;
+    queue.emplace_back(e, std::move(summary));
+  }
+  std::stable_sort(queue.begin(), queue.end(), [](const auto& x, const auto& y) {
+    return engagement::serve_first(x.first, y.first);
   });
+  std::vector<Json> summaries;
+  for (auto& [e, summary] : queue) summaries.push_back(std::move(summary));
   Json out = {{"conversations", Json::array()}};
   for (auto& s : summaries) out["conversations"].push_back(std::move(s));
   return json_result(200, out);
@@ -1252,6 +1298,8 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
         c->owner = *owner;
         c->ticket.assignee = a.id;
         handoff_event(*c, "agent joined", "", now);
+        auto live = live_by_user_.find(c->user);
+        if (live != live_by_user_.end()) push_presence(*c, live->second);
       }
     }
     Message m = agent_message(*c, app, Participant{Role::Agent, a.id, a.name},

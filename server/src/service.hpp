@@ -142,6 +142,7 @@ class Service {
   std::vector<std::pair<std::string, std::string>> agent_pushes_;  // (app, frame)
   TimeMs next_compaction_ = 0;
   std::set<SessionId> close_requested_;
+  std::map<std::string, int> agents_online_;  // agent id -> live agent sessions
 
   // --- helpers (service.cpp)
   std::string new_id(std::string_view prefix);
@@ -161,6 +162,9 @@ class Service {
   protocol::Event summary_event(const ConvRow& c) const;
   Json summary_json(const ConvRow& c, TimeMs now) const;
   void notify_agents(const ConvRow& c, const Message* m, TimeMs now);
+  // Agent presence (`signal` kind presence) to the visitors of the agent's conversations.
+  void push_presence(const ConvRow& c, const std::set<SessionId>& to);
+  void agent_presence_changed(const std::string& agent_id);
   void apply_status_change(ConvRow& c, const lifecycle::Ticket& before, TimeMs now);
   void refresh_deadline(ConvRow& c);
   void handoff_event(ConvRow& c, std::string_view reason, const std::string& resume_token,

@@ -1,6 +1,10 @@
 // Customer responsiveness signals (core/src/engagement.cpp).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "parley/engagement.hpp"
 
 #include <string>
@@ -198,4 +202,38 @@ TEST_CASE("Level names", "[engagement]") {
   CHECK(to_string(Level::Medium) == "medium");
   CHECK(to_string(Level::Low) == "low");
   CHECK(to_string(Level::Away) == "away");
+}
+
+TEST_CASE("Queue order: waiting for an agent first; engaged, responsive, long-waiting first",
+          "[engagement][queue]") {
+  using W = QueueEntry::Waiting;
+  auto entry = [](W w, Level l, TimeMs latency, TimeMs since, TimeMs updated) {
+    QueueEntry e;
+    e.waiting = w;
+    e.level = l;
+    e.reply_latency_ms = latency;
+    e.waiting_since = since;
+    e.updated_ts = updated;
+    return e;
+  };
+  std::vector<std::pair<std::string, QueueEntry>> q = {
+      {"closed", entry(W::Closed, Level::High, 1, 0, 900)},
+      {"customer_old", entry(W::Customer, Level::High, 1, 0, 100)},
+      {"agent_low", entry(W::Agent, Level::Low, 1'000, 10, 0)},
+      {"agent_high_unknown", entry(W::Agent, Level::High, 0, 1, 0)},
+      {"agent_high_slow", entry(W::Agent, Level::High, 90'000, 5, 0)},
+      {"solved", entry(W::Solved, Level::High, 1, 0, 800)},
+      {"agent_high_fast_late", entry(W::Agent, Level::High, 20'000, 50, 0)},
+      {"agent_high_fast_early", entry(W::Agent, Level::High, 20'000, 40, 0)},
+      {"customer_new", entry(W::Customer, Level::Away, 0, 0, 200)},
+  };
+  std::stable_sort(q.begin(), q.end(),
+                   [](const auto& a, const auto& b) { return serve_first(a.second, b.second); });
+  std::vector<std::string> order;
+  for (const auto& [name, e] : q) order.push_back(name);
+  CHECK(order == std::vector<std::string>{"agent_high_fast_early", "agent_high_fast_late",
+                                          "agent_high_slow", "agent_high_unknown", "agent_low",
+                                          "customer_new", "customer_old", "solved", "closed"});
+  CHECK(level_from_string("medium") == Level::Medium);
+  CHECK_FALSE(level_from_string("busy").has_value());
 }

@@ -319,3 +319,41 @@ TEST_CASE("web -> SMS -> web: one conversation, one history", "[service][channel
   CHECK(msgs.back().author.role == Role::Visitor);
   for (std::size_t i = 1; i < msgs.size(); ++i) CHECK(msgs[i].seq == msgs[i - 1].seq + 1);
 }
+
+TEST_CASE("agent presence reaches the visitors of the agent's conversations",
+          "[service][agent][presence]") {
+  Fixture fx;
+  auto v = fx.connect();
+  auto w = fx.hello(v);
+  fx.send(v, "c_1", "k_1", "hello");
+  post(fx, "c_1", {{"text", "Grace here"}});  // Grace takes the conversation
+  auto presence = [&](SessionId sid) {
+    std::vector<protocol::Signal> out;
+    for (const auto& f : fx.pushes(sid)) {
+      if (const auto* s = std::get_if<protocol::Signal>(&f); s && s->kind == "presence") {
+        out.push_back(*s);
+      }
+    }
+    return out;
+  };
+  auto p0 = presence(v);
+  REQUIRE(p0.size() == 1);  // taken by an agent who is not connected: away
+  CHECK_FALSE(p0[0].on);
+  CHECK(p0[0].who.id == "ag_grace");
+  const SessionId console = 900;
+  REQUIRE(fx.svc->open_agent_session(console, "", fx.agent()));
+  auto p1 = presence(v);
+  REQUIRE(p1.size() == 1);
+  CHECK(p1[0].on);
+  CHECK(p1[0].conv == "c_1");
+  // A visitor connecting later learns it at once.
+  auto v2 = fx.connect();
+  fx.hello(v2, w.token, "d_2");
+  auto p2 = presence(v2);
+  REQUIRE(p2.size() == 1);
+  CHECK(p2[0].on);
+  fx.svc->close_session(console, fx.now);
+  auto p3 = presence(v);
+  REQUIRE(p3.size() == 1);
+  CHECK_FALSE(p3[0].on);
+}

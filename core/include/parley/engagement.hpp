@@ -34,6 +34,22 @@ struct Tracker {
   Level level(TimeMs now) const;
 };
 
+// The agent queue's order (an adaptive response timer): conversations waiting for an agent
+// come first, then those waiting for the customer, then solved, then closed. Among those
+// waiting for an agent, the more engaged customer first (high, medium, low, away), then the
+// faster replier (an unknown latency last), then the longest waiting. Others: the most
+// recently updated first. Ties keep their input order (use a stable sort).
+struct QueueEntry {
+  enum class Waiting { Agent, Customer, Solved, Closed };
+  Waiting waiting = Waiting::Customer;
+  Level level = Level::Away;
+  TimeMs reply_latency_ms = 0;  // 0 = unknown
+  TimeMs waiting_since = 0;
+  TimeMs updated_ts = 0;
+};
+bool serve_first(const QueueEntry& a, const QueueEntry& b);
+std::optional<Level> level_from_string(std::string_view s);
+
 inline constexpr TimeMs kTypingFreshMs = 10'000;
 inline constexpr TimeMs kPresenceIdleMs = 5 * 60'000;
 inline constexpr double kEwmaAlpha = 0.3;
