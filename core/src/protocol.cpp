@@ -1223,6 +1223,10 @@ Json to_json(const ChannelBinding& c) {
   j["since"] = c.since;
   return j;
 }
+Json to_json(const Event& e) {
+  return event_json(e);
+}
+
 Json to_json(const ControlOwner& o) {
   Json j = Json::object();
   j["kind"] = str_of(to_string(o.kind));

@@ -25,12 +25,7 @@ Json parse_or_null(std::string_view text) {
 
 // The JSON of one event exactly as the codec writes it inside an `events` frame.
 std::string event_json(const protocol::Event& ev) {
-  protocol::Events f;
-  f.from = ev.cursor - 1;
-  f.cursor = ev.cursor;
-  f.events.push_back(ev);
-  Json j = Json::parse(protocol::encode(protocol::ServerFrame{f}));
-  return j["events"][0].dump();
+  return protocol::to_json(ev).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 template <class T>
@@ -107,6 +102,7 @@ bool Service::open_agent_session(SessionId sid, std::string_view app, const Agen
   s.agent = true;
   s.agent_id = agent.id;
   sessions_[sid] = std::move(s);
+  ++consoles_by_app_[sessions_[sid].app];
   if (++agents_online_[agent.id] == 1) agent_presence_changed(agent.id);
   return true;
 }
@@ -150,6 +146,9 @@ void Service::close_session(SessionId sid, TimeMs now) {
   close_requested_.erase(sid);
   std::string agent_gone;
   if (found->second.agent) {
+    auto consoles = consoles_by_app_.find(found->second.app);
+    if (consoles != consoles_by_app_.end() && --consoles->second <= 0)
+      consoles_by_app_.erase(consoles);
     auto online = agents_online_.find(found->second.agent_id);
     if (online != agents_online_.end() && --online->second <= 0) {
       agents_online_.erase(online);
@@ -438,6 +437,8 @@ Json Service::summary_json(const ConvRow& c, TimeMs now) const {
 }
 
 void Service::notify_agents(const ConvRow& c, const Message* m, TimeMs now) {
+  // Nothing to build when no console of this app is connected.
+  if (consoles_by_app_.count(c.app) == 0) return;
   agent_pushes_.emplace_back(
       c.app, Json{{"type", "conversation"}, {"conversation", summary_json(c, now)}}.dump());
   if (m != nullptr) {

@@ -142,7 +142,8 @@ class Service {
   std::vector<std::pair<std::string, std::string>> agent_pushes_;  // (app, frame)
   TimeMs next_compaction_ = 0;
   std::set<SessionId> close_requested_;
-  std::map<std::string, int> agents_online_;  // agent id -> live agent sessions
+  std::map<std::string, int> agents_online_;    // agent id -> live agent sessions
+  std::map<std::string, int> consoles_by_app_;  // app -> live agent sessions
 
   // --- helpers (service.cpp)
   std::string new_id(std::string_view prefix);

@@ -1059,3 +1059,18 @@ TEST_CASE("200 seeded random mutations never crash and always give ok or a typed
   CHECK(ok + errors == 400);
   CHECK(rejected > 150);  // most mutations are caught on both sides
 }
+
+TEST_CASE("to_json(Event) is the event object of an events frame", "[protocol]") {
+  protocol::Event e;
+  e.kind = protocol::EventKind::Read;
+  e.cursor = 7;
+  e.conv = "c_1";
+  e.reader = Role::Agent;
+  e.seq = 3;
+  protocol::Events f;
+  f.from = 6;
+  f.cursor = 7;
+  f.events.push_back(e);
+  Json frame = Json::parse(protocol::encode(protocol::ServerFrame{f}));
+  CHECK(protocol::to_json(e) == frame["events"][0]);
+}

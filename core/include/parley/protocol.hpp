@@ -186,6 +186,8 @@ Json to_json(const Participant& p);
 Json to_json(const Attachment& a);
 Json to_json(const ChannelBinding& c);
 Json to_json(const ControlOwner& o);
+// One event object exactly as it appears inside an `events` frame (the server stores these).
+Json to_json(const Event& e);
 // Strict parsers: return an Error describing the first problem.
 std::variant<Message, Error> message_from_json(const Json& j);
 std::variant<Body, Error> body_from_json(const Json& j);
