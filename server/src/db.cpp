@@ -20,6 +20,12 @@ Stmt& Stmt::bind(int i, std::string_view v) {
   return *this;
 }
 
+Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
+  int rc = sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int i) {
   int rc = sqlite3_bind_null(s_, i);
   if (rc != SQLITE_OK) fail(db_, rc, "bind");
@@ -42,6 +48,12 @@ void Stmt::run() {
 
 std::string Stmt::str(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+  if (p == nullptr) return {};
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+}
+
+std::string Stmt::blob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
   if (p == nullptr) return {};
   return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
 }

@@ -31,6 +31,7 @@ class Stmt {
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Stmt& bind_null(int i);
+  Stmt& bind_blob(int i, std::string_view bytes);
   // Binds positional parameters 1..n.
   template <class... A>
   Stmt& args(const A&... a) {
@@ -42,6 +43,7 @@ class Stmt {
   void run();   // step to completion (INSERT/UPDATE/DELETE)
   std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
   std::string str(int col) const;
+  std::string blob(int col) const;
   bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   void reset();
 
@@ -91,6 +93,6 @@ class Db {
 // Schema migrations (server/src/migrations.cpp): applies every step above the file's
 // PRAGMA user_version, each in its own transaction. Returns the resulting version.
 int migrate(Db& db);
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 }  // namespace parley::server

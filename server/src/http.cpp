@@ -202,7 +202,8 @@ class App {
     resp.append_header(restinio::http_field::access_control_allow_origin, "*");
     resp.append_header(restinio::http_field::access_control_allow_headers,
                        "Authorization, Content-Type");
-    resp.append_header(restinio::http_field::access_control_allow_methods, "GET, POST, OPTIONS");
+    resp.append_header(restinio::http_field::access_control_allow_methods,
+                       "GET, POST, PUT, OPTIONS");
     resp.append_header(restinio::http_field::cache_control, "no-store");
     if (status != 204) resp.append_header(restinio::http_field::content_type, type);
     resp.set_body(std::move(body));
@@ -269,6 +270,10 @@ class App {
     if (what == "ws" && get) return upgrade_visitor(req);
     if (what == "frames" && post) return post_frame(req);
     if (what == "events" && get) return long_poll(req);
+    if (what == "files" && parts.size() == 3) {
+      if (method == restinio::http_method_put()) return put_file(req, parts[2]);
+      if (get) return get_file(req, parts[2]);
+    }
     if (what == "agent") return agent_api(req, get, post, parts);
     if (what == "channels") return channel_api(req, get, post, parts);
     return respond(req, 404, error_body(ErrorCode::NotFound, "no such endpoint"));
@@ -414,6 +419,53 @@ class App {
     });
     waiters_[sid] = std::move(w);
     return restinio::request_accepted();
+  }
+
+  // -------------------------------------------------------------- attachment bytes
+  restinio::request_handling_status_t put_file(const request_handle_t& req, const std::string& id) {
+    const SessionId sid = next_sid_++;
+    if (!service_.open_session(sid, app_param(req), /*live=*/false)) {
+      return respond(req, 404, error_body(ErrorCode::NotFound, "no such app"));
+    }
+    const TimeMs now = now_ms();
+    HttpResult r;
+    if (auto e = service_.authenticate(sid, bearer(req), now)) {
+      r = Service::http_error(401, *e);
+    } else {
+      r = service_.put_file(sid, id,
+                            req->header().get_field_or(restinio::http_field::content_type, ""),
+                            req->body(), now);
+    }
+    service_.close_session(sid, now);
+    return respond(req, r);
+  }
+
+  restinio::request_handling_status_t get_file(const request_handle_t& req, const std::string& id) {
+    const SessionId sid = next_sid_++;
+    if (!service_.open_session(sid, app_param(req), /*live=*/false)) {
+      return respond(req, 404, error_body(ErrorCode::NotFound, "no such app"));
+    }
+    const TimeMs now = now_ms();
+    const std::string token = bearer(req);
+    const AgentConfig* agent = service_.agent_for_token(token);
+    if (agent == nullptr) (void)service_.authenticate(sid, token, now);
+    auto got = service_.get_file(sid, agent, id);
+    service_.close_session(sid, now);
+    if (auto* err = std::get_if<HttpResult>(&got)) return respond(req, *err);
+    auto& file = std::get<Service::File>(got);
+    // Uploaded bytes are never interpreted by the browser: no sniffing, a sandboxing CSP,
+    // and anything but an image is a download.
+    auto resp = req->create_response();
+    resp.append_header(restinio::http_field::access_control_allow_origin, "*");
+    resp.append_header(restinio::http_field::content_type, file.mime);
+    resp.append_header("X-Content-Type-Options", "nosniff");
+    resp.append_header("Content-Security-Policy", "default-src 'none'; sandbox");
+    resp.append_header(restinio::http_field::cache_control, "private, max-age=31536000, immutable");
+    if (file.mime.rfind("image/", 0) != 0) {
+      resp.append_header(restinio::http_field::content_disposition, "attachment");
+    }
+    resp.set_body(std::move(file.data));
+    return resp.done();
   }
 
   // -------------------------------------------------------------- agent API
@@ -574,7 +626,8 @@ int run_server(const ServerOptions& opts) {
   }
   using server_t = restinio::http_server_t<traits_t>;
   auto limits = restinio::incoming_http_msg_limits_t{};
-  limits.max_body_size(protocol::kMaxFrameBytes + 1024);
+  // Attachment bytes are the largest bodies; frames are capped at 256 KiB by the codec.
+  limits.max_body_size(Service::kMaxFileBytes + 4096);
   server_t server{
       restinio::external_io_context(io), [&](auto& settings) {
         settings.port(opts.port)

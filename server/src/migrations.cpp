@@ -105,6 +105,19 @@ CREATE TABLE resume_tokens (
   used INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 2: attachment bytes, uploaded out of band before the `upload` frame.
+    R"sql(
+CREATE TABLE files (
+  id TEXT PRIMARY KEY,          -- the attachment id (the upload's cid)
+  app TEXT NOT NULL,
+  user TEXT NOT NULL,           -- the visitor who uploaded it
+  mime TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_ts INTEGER NOT NULL
+);
+CREATE INDEX files_user ON files(user);
+)sql",
 };
 
 }  // namespace

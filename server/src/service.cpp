@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -701,6 +702,7 @@ std::optional<Error> Service::merge_users(const std::string& from, const std::st
   if (from == into) return std::nullopt;
   db_.prepare("UPDATE users SET merged_into = ? WHERE id = ?").args(into, from).run();
   db_.prepare("DELETE FROM devices WHERE user = ?").args(from).run();
+  db_.prepare("UPDATE files SET user = ? WHERE user = ?").args(into, from).run();
   std::vector<std::string> convs;
   {
     auto& q = db_.prepare("SELECT id FROM conversations WHERE user = ? ORDER BY created_ts");
@@ -941,16 +943,116 @@ std::vector<std::string> Service::on_send(Session& s, const protocol::Send& f, T
 }
 
 std::vector<std::string> Service::on_upload(Session& s, const protocol::Upload& f, TimeMs now) {
-  (void)s;
-  // The bytes travel out of band; the server records nothing for the metadata, so the
-  // answer is naturally idempotent (same url for the same attachment id).
+  // The bytes must already be here (PUT /v1/files/{id}); until they are, the client retries
+  // with backoff, so the error is recoverable.
+  auto& q = db_.prepare("SELECT size, created_ts FROM files WHERE id = ? AND user = ?");
+  q.args(f.cid, s.user);
+  if (!q.step()) {
+    q.reset();
+    return {error_frame(f.req, Error{ErrorCode::NotFound, Recoverability::Recoverable,
+                                     "upload the bytes first: PUT /v1/files/" + f.cid})};
+  }
+  const std::int64_t size = q.i64(0);
+  const TimeMs stored = q.i64(1);
+  q.reset();
+  if (size != f.attachment.size) {
+    return {error_frame(
+        f.req, make_error(ErrorCode::Conflict, "the uploaded file has " + std::to_string(size) +
+                                                   " bytes, the attachment says " +
+                                                   std::to_string(f.attachment.size)))};
+  }
+  (void)now;
   protocol::Ack a;
   a.req = f.req;
   a.cid = f.cid;
   a.conv = f.conv;
-  a.ts = now;
+  a.ts = stored;  // the same answer every time: the upload is idempotent
   a.url = "/v1/files/" + f.cid;
   return {protocol::encode(protocol::ServerFrame{a})};
+}
+
+bool Service::allowed_mime(std::string_view mime) {
+  for (std::string_view ok :
+       {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}) {
+    if (mime == ok) return true;
+  }
+  return false;
+}
+
+namespace {
+bool valid_file_id(std::string_view id) {
+  if (id.empty() || id.size() > protocol::kMaxIdBytes) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+}  // namespace
+
+HttpResult Service::put_file(SessionId sid, std::string_view id, std::string_view mime,
+                             std::string_view bytes, TimeMs now) {
+  auto found = sessions_.find(sid);
+  if (found == sessions_.end() || found->second.user.empty()) {
+    return http_error(401, make_error(ErrorCode::Unauthorized, "a visitor token is required"));
+  }
+  if (!valid_file_id(id)) {
+    return http_error(
+        400, make_error(ErrorCode::InvalidField, "file id: 1..128 letters, digits, '_' or '-'"));
+  }
+  std::string type(mime.substr(0, mime.find(';')));
+  if (!allowed_mime(type)) {
+    return http_error(
+        415, make_error(ErrorCode::InvalidField, "file type not allowed: " + type.substr(0, 100) +
+                                                     " (images, PDF and plain text are)"));
+  }
+  if (bytes.size() > kMaxFileBytes) {
+    return http_error(413, make_error(ErrorCode::FrameTooLarge, "files are limited to 10 MiB"));
+  }
+  try {
+    Db::Txn txn(db_);
+    auto& q = db_.prepare("SELECT user, size FROM files WHERE id = ?");
+    q.args(id);
+    if (q.step()) {
+      const bool mine = q.str(0) == found->second.user;
+      const bool same = q.i64(1) == static_cast<std::int64_t>(bytes.size());
+      q.reset();
+      if (!mine) return http_error(403, make_error(ErrorCode::Forbidden, "not your file"));
+      if (!same) {
+        return http_error(409, make_error(ErrorCode::Conflict, "a different file has this id"));
+      }
+      return {200, Json{{"id", id}, {"url", "/v1/files/" + std::string(id)}}.dump()};
+    }
+    q.reset();
+    db_.prepare(
+           "INSERT INTO files (id, app, user, mime, size, data, created_ts) VALUES "
+           "(?,?,?,?,?,?,?)")
+        .args(id, found->second.app, found->second.user, type,
+              static_cast<std::int64_t>(bytes.size()))
+        .bind_blob(6, bytes)
+        .bind(7, now)
+        .run();
+    txn.commit();
+    return {201, Json{{"id", id}, {"url", "/v1/files/" + std::string(id)}}.dump()};
+  } catch (const DbError&) {
+    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
+  }
+}
+
+std::variant<Service::File, HttpResult> Service::get_file(SessionId sid, const AgentConfig* agent,
+                                                          std::string_view id) {
+  std::string viewer;
+  if (auto found = sessions_.find(sid); found != sessions_.end()) viewer = found->second.user;
+  if (agent == nullptr && viewer.empty()) {
+    return http_error(401, make_error(ErrorCode::Unauthorized, "a token is required"));
+  }
+  auto& q = db_.prepare("SELECT user, mime, data FROM files WHERE id = ?");
+  q.args(id);
+  if (!q.step() || (agent == nullptr && q.str(0) != viewer)) {
+    q.reset();
+    return http_error(404, make_error(ErrorCode::NotFound, "no such file"));
+  }
+  File f{q.str(1), q.blob(2)};
+  q.reset();
+  return f;
 }
 
 protocol::Page Service::page(const std::string& conv, Seq before, Seq after, int limit,

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config.hpp"
@@ -82,6 +83,20 @@ class Service {
   // True once after a frame that ends the session (a version the server does not speak):
   // the transport closes the WebSocket after sending the answer.
   bool take_close_request(SessionId sid);
+
+  // ------------------------------------------------------------ attachment bytes
+  // Uploaded out of band (PUT /v1/files/{id}) before the `upload` frame that acks them.
+  static constexpr std::size_t kMaxFileBytes = 10 * 1024 * 1024;
+  static bool allowed_mime(std::string_view mime);
+  HttpResult put_file(SessionId sid, std::string_view id, std::string_view mime,
+                      std::string_view bytes, TimeMs now);
+  struct File {
+    std::string mime;
+    std::string data;
+  };
+  // The uploader (an authenticated visitor session) or any agent may read a file.
+  std::variant<File, HttpResult> get_file(SessionId sid, const AgentConfig* agent,
+                                          std::string_view id);
 
   // ------------------------------------------------------------ pushes
   std::vector<Push> take_pushes();

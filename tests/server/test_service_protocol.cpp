@@ -315,3 +315,61 @@ TEST_CASE("a hello with a cursor ahead of the server gets a reset after the welc
   CHECK(std::holds_alternative<protocol::Welcome>(out[0]));
   CHECK(std::holds_alternative<protocol::Reset>(out[1]));
 }
+
+TEST_CASE("attachments: bytes first, then an idempotent upload ack with the file's url",
+          "[service][upload]") {
+  Fixture fx;
+  auto s = fx.connect();
+  fx.hello(s);
+  protocol::Upload up;
+  up.req = "u1";
+  up.conv = "c_1";
+  up.cid = "a_1";
+  up.attachment = Attachment{"a_1", "photo.png", "image/png", 4, "", ""};
+  // Before the bytes: recoverable, so the client retries with backoff.
+  auto early = fx.frame(s, up);
+  const auto& e = as<protocol::ErrorFrame>(early[0]);
+  CHECK(e.error.code == ErrorCode::NotFound);
+  CHECK(e.error.recoverability == Recoverability::Recoverable);
+  CHECK(fx.svc->put_file(s, "a_1", "image/png", "\x89PNG", fx.now).status == 201);
+  CHECK(fx.svc->put_file(s, "a_1", "image/png", "\x89PNG", fx.now).status == 200);  // again
+  auto ack1 = as<protocol::Ack>(fx.frame(s, up)[0]);
+  fx.now += 5000;
+  auto ack2 = as<protocol::Ack>(fx.frame(s, up)[0]);
+  CHECK(ack1.url == "/v1/files/a_1");
+  CHECK(std::tie(ack1.url, ack1.ts) == std::tie(ack2.url, ack2.ts));
+  // The uploader and agents can read it; another visitor cannot.
+  auto mine = fx.svc->get_file(s, nullptr, "a_1");
+  REQUIRE(std::holds_alternative<Service::File>(mine));
+  CHECK(std::get<Service::File>(mine).data == "\x89PNG");
+  CHECK(std::holds_alternative<Service::File>(fx.svc->get_file(0, &fx.agent(), "a_1")));
+  auto other = fx.connect();
+  fx.hello(other, "", "d_other");
+  CHECK(std::get<HttpResult>(fx.svc->get_file(other, nullptr, "a_1")).status == 404);
+  CHECK(fx.svc->put_file(other, "a_1", "image/png", "\x89PNG", fx.now).status == 403);
+}
+
+TEST_CASE("attachments: size, type and id limits are typed errors", "[service][upload]") {
+  Fixture fx;
+  auto s = fx.connect();
+  fx.hello(s);
+  auto code = [](const HttpResult& r) { return Json::parse(r.body)["code"].get<std::string>(); };
+  auto html = fx.svc->put_file(s, "a_1", "text/html", "<script>alert(1)</script>", fx.now);
+  CHECK(html.status == 415);
+  CHECK(code(html) == "invalid_field");
+  auto big =
+      fx.svc->put_file(s, "a_2", "image/png", std::string(Service::kMaxFileBytes + 1, 'x'), fx.now);
+  CHECK(big.status == 413);
+  CHECK(code(big) == "frame_too_large");
+  CHECK(fx.svc->put_file(s, "../etc", "image/png", "x", fx.now).status == 400);
+  CHECK(fx.svc->put_file(s, "a_3", "text/plain; charset=utf-8", "ok", fx.now).status == 201);
+  auto anon = fx.connect(/*app=*/"", /*live=*/false);
+  CHECK(fx.svc->put_file(anon, "a_4", "text/plain", "x", fx.now).status == 401);
+  // A size that does not match the upload frame is a conflict.
+  protocol::Upload up;
+  up.req = "u";
+  up.conv = "c_1";
+  up.cid = "a_3";
+  up.attachment = Attachment{"a_3", "n.txt", "text/plain", 99, "", ""};
+  CHECK(as<protocol::ErrorFrame>(fx.frame(s, up)[0]).error.code == ErrorCode::Conflict);
+}

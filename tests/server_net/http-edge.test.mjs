@@ -153,3 +153,39 @@ describe('unknown endpoints and bearer checks', () => {
     assert.deepEqual(ok.json, { messages: [] });
   });
 });
+
+describe('attachment bytes', () => {
+  test('PUT then GET /v1/files/{id}: the uploader and agents read it, inert headers, limits', async () => {
+    const hello = await postFrame(srv.url, 'demo', { type: 'hello', v: 1, token: '', cursor: 0, device: rid('d') });
+    const token = hello.frames[0].token;
+    assert.ok(token, 'welcome token');
+    const auth = { authorization: `Bearer ${token}` };
+    const id = rid('a');
+    const put = await req('PUT', `/v1/files/${id}?app=demo`, {
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: '<script>alert(1)</script>',
+    });
+    assert.equal(put.status, 201, put.text);
+    assert.equal(put.json.url, `/v1/files/${id}`);
+    for (const h of [auth, { authorization: `Bearer ${AGENT_TOKEN}` }]) {
+      const got = await req('GET', `/v1/files/${id}?app=demo`, { headers: h });
+      assert.equal(got.status, 200);
+      assert.equal(got.text, '<script>alert(1)</script>');
+      assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(got.headers.get('content-security-policy') || '', /sandbox/);
+      assert.equal(got.headers.get('content-disposition'), 'attachment');
+    }
+    assertError(await req('GET', `/v1/files/${id}?app=demo`), 401, 'unauthorized', 'no token');
+    const html = await req('PUT', `/v1/files/${rid('a')}?app=demo`, {
+      headers: { ...auth, 'content-type': 'text/html' },
+      body: '<p>x</p>',
+    });
+    assertError(html, 415, 'invalid_field', 'text/html upload');
+    const upload = await postFrame(srv.url, 'demo', {
+      type: 'upload', req: 'u1', conv: rid('c'), cid: id,
+      attachment: { id, name: 'x.txt', mime: 'text/plain', size: 25 },
+    }, token);
+    assert.equal(upload.frames[0].type, 'ack', JSON.stringify(upload.frames));
+    assert.equal(upload.frames[0].url, `/v1/files/${id}`);
+  });
+});
