@@ -199,6 +199,7 @@ struct Client::State {
   std::uint64_t req_counter = 0;
   std::string sync_req;
   Cursor server_head = 0;    // the highest cursor the server is known to hold
+  Cursor seen_head = 0;      // the highest cursor of an event actually received
   TimeMs sync_retry_at = 0;  // a sync that timed out is asked again with backoff
   int sync_failures = 0;
 
@@ -946,8 +947,11 @@ struct Client::State {
     }
     // What the server is known to hold: `more` says there is something after f.cursor; the
     // answer to our own sync with `more: false` says where the head is now.
+    // `seen_head` only grows from cursors of events that exist: the answer to our own sync
+    // may be older than a push we already saw, and must not make us forget it.
+    if (!f.events.empty()) seen_head = std::max(seen_head, f.cursor);
     if (f.more) server_head = std::max(server_head, f.cursor + 1);
-    if (answer && !f.more) server_head = f.cursor;
+    if (answer && !f.more) server_head = std::max(f.cursor, seen_head);
     if (f.cursor <= meta.cursor && !f.events.empty()) {  // duplicate frame
       if (meta.cursor < server_head) request_sync(now);
       return;
@@ -1078,6 +1082,7 @@ struct Client::State {
       sync_req.clear();
     }
     server_head = r.cursor;
+    seen_head = r.cursor;
     // Beyond the catch-up horizon: drop cached history and conversations, keep the outbox.
     ++generation;
     dirty.msgs.clear();
@@ -1672,6 +1677,7 @@ void Client::on_frame(TimeMs now, std::string_view text) {
           }
           // Catch-up is pulled: ask for what happened since our cursor.
           s.server_head = f.cursor;
+          s.seen_head = 0;  // a new session (maybe another identity): only its frames count
           if (f.cursor != s.meta.cursor) s.request_sync(now);
         } else if constexpr (std::is_same_v<T, protocol::Ack>) {
           auto r = s.untrack(f.req);

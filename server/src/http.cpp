@@ -205,6 +205,9 @@ class App {
     resp.append_header(restinio::http_field::access_control_allow_methods,
                        "GET, POST, PUT, OPTIONS");
     resp.append_header(restinio::http_field::cache_control, "no-store");
+    // Browsers may reuse a preflight for 10 minutes (the long-poll and POST fallback
+    // would otherwise pay one per request).
+    resp.append_header(restinio::http_field::access_control_max_age, "600");
     if (status != 204) resp.append_header(restinio::http_field::content_type, type);
     resp.set_body(std::move(body));
     return resp.done();

@@ -1006,3 +1006,30 @@ SCENARIO("Regression: a sign-in interrupted by a reload completes after the rest
     }
   }
 }
+
+// Found in review of the HTTP adapter: a push that shows the log is ahead raised server_head,
+// but the answer to an older sync (more:false) then lowered it to the answer's cursor, so the
+// pushed events were not asked for until some later event arrived. Adapters that do not
+// order pushes after sync answers (HTTP long-poll, foreign backends) hit this.
+TEST_CASE("Regression: a stale sync answer does not forget a head learned from a push",
+          "[client][sync][regression]") {
+  Host h;
+  h.boot();
+  const auto n = h.frames.size();
+  // A push whose chain starts after our cursor (0): 3..4 exist, 1..2 are missing.
+  h.deliver(events(2, {message_event(3, server_message("c1", 3, Role::Agent, "c")),
+                       message_event(4, server_message("c1", 4, Role::Agent, "d"))}));
+  auto syncs = h.sent<protocol::Sync>(n);
+  REQUIRE(syncs.size() == 1);
+  CHECK(syncs[0].after == 0);
+  // The answer was computed before 3..4 existed: it ends at 2 with more:false.
+  auto answer = events(0, {message_event(1, server_message("c1", 1, Role::Agent, "a")),
+                           message_event(2, server_message("c1", 2, Role::Agent, "b"))});
+  answer.req = syncs[0].req;
+  const auto m = h.frames.size();
+  h.deliver(answer);
+  CHECK(h.client->cursor() == 2);
+  auto again = h.sent<protocol::Sync>(m);
+  REQUIRE(again.size() == 1);  // 3..4 are still wanted
+  CHECK(again[0].after == 2);
+}
