@@ -166,14 +166,17 @@ export function writeConfig(dir, cfg) {
 
 /**
  * Spawns `binary --port P --db DB [--config C] --quiet` and waits for GET /healthz.
- * Retries on another free port if the first one was taken in the meantime.
+ * Retries on another free port if the first one was taken in the meantime (unless `port`
+ * is given: then that port or failure).
  * Returns { proc, pid, port, url, logPath, exited: Promise<{code, signal}>,
  *           stop(signal, timeoutMs): Promise<{code, signal}> }.
  */
-export async function startServer({ binary, db, config, dir, label = 'server', readyMs = 15000, extraArgs = [] }) {
+export async function startServer({ binary, db, config, dir, label = 'server', readyMs = 15000, extraArgs = [], port: wanted }) {
   let lastErr;
   for (let attempt = 0; attempt < 4; attempt++) {
-    const port = await freePort();
+    // A given port (a restart on the same address) is used as is, never replaced.
+    if (wanted && attempt > 0) break;
+    const port = wanted || (await freePort());
     const logPath = join(dir, `${label}-${port}.log`);
     const fd = openSync(logPath, 'a');
     const args = ['--port', String(port), '--db', db, '--quiet'];

@@ -1,0 +1,264 @@
+// The store interface in memory. Used when IndexedDB is blocked or unavailable (private
+// modes, sandboxed or partitioned iframes, an open that never succeeds): the widget then
+// runs on this store, shows a flag (`persistent === false`, `fallbackReason`), and the
+// server stays the source of truth. Its semantics are the native MemoryStore's
+// (core/src/memory_store.cpp), checked by the same storage contract; key order is the
+// IndexedDB order (JS string comparison), so both JS stores answer alike.
+//
+// Test hooks, as on the native store: setQuotaBytes(n) (0 = unlimited; the contract's byte
+// accounting) and failNextCommits(n, result).
+
+import { META_KEY, normalizeBatch, recordBytes, RESULTS, STORES } from './ops.js';
+
+/** @typedef {import('./ops.js').StorageBatch} StorageBatch */
+/** @typedef {import('./ops.js').CommitResult} CommitResult */
+/** @typedef {import('./ops.js').NormalOp} NormalOp */
+/** @typedef {import('./ops.js').Restored} Restored */
+/** @typedef {import('./ops.js').Dump} Dump */
+/** @typedef {'meta'|'conversations'|'outbox'|'blobs'} KeyedStoreName */
+
+/**
+ * @typedef {{
+ *   keyed: Map<KeyedStoreName, Map<string, unknown>>,
+ *   messages: Map<string, Array<[number, unknown]>>,
+ * }} State
+ */
+
+/** @param {string} a @param {string} b */
+const compareStrings = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** First index whose seq is >= seq. @param {Array<[number, unknown]>} arr @param {number} seq */
+function lowerBound(arr, seq) {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid][0] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** @returns {State} */
+function emptyState() {
+  return {
+    keyed: new Map([
+      ['meta', new Map()],
+      ['conversations', new Map()],
+      ['outbox', new Map()],
+      ['blobs', new Map()],
+    ]),
+    messages: new Map(),
+  };
+}
+
+/** A copy that can be mutated without touching the original (values are shared: they are
+ * private clones that are never mutated). @param {State} s @returns {State} */
+function copyState(s) {
+  return {
+    keyed: new Map([...s.keyed].map(([n, m]) => [n, new Map(m)])),
+    messages: new Map([...s.messages].map(([c, arr]) => [c, arr.slice()])),
+  };
+}
+
+/** @param {State} s */
+function stateBytes(s) {
+  let bytes = 0;
+  for (const [name, m] of s.keyed) for (const [k, v] of m) bytes += recordBytes(name, k, v);
+  for (const [conv, arr] of s.messages) for (const [, v] of arr) bytes += recordBytes('messages', conv, v);
+  return bytes;
+}
+
+/** Applies ops in batch order. @param {State} s @param {NormalOp[]} ops @param {unknown[]} values */
+function apply(s, ops, values) {
+  ops.forEach((op, i) => {
+    if (op.store === 'messages') {
+      if (op.op === 'clear') {
+        s.messages.clear();
+        return;
+      }
+      let arr = s.messages.get(op.key);
+      if (op.op === 'put') {
+        if (!arr) s.messages.set(op.key, (arr = []));
+        const at = lowerBound(arr, op.seq);
+        if (at < arr.length && arr[at][0] === op.seq) arr[at] = [op.seq, values[i]];
+        else arr.splice(at, 0, [op.seq, values[i]]);
+        return;
+      }
+      if (!arr) return;
+      if (op.op === 'delete') {
+        const at = lowerBound(arr, op.seq);
+        if (at < arr.length && arr[at][0] === op.seq) arr.splice(at, 1);
+      } else {
+        arr.splice(0, lowerBound(arr, op.seq)); // delete_range: seq < op.seq
+      }
+      if (arr.length === 0) s.messages.delete(op.key);
+      return;
+    }
+    const m = /** @type {Map<string, unknown>} */ (s.keyed.get(/** @type {KeyedStoreName} */ (op.store)));
+    if (op.op === 'put') m.set(op.key, values[i]);
+    else if (op.op === 'clear') m.clear();
+    else m.delete(op.key); // delete, and delete_range on a keyed store (as natively)
+  });
+}
+
+export class MemoryStore {
+  /** @param {{fallbackReason?: string | null}} [options] */
+  constructor({ fallbackReason = null } = {}) {
+    /** Never survives a reload. */
+    this.persistent = false;
+    /** Why IndexedDB was not used (null when the memory store was chosen on purpose). */
+    this.fallbackReason = fallbackReason;
+    /** @type {State} */
+    this._s = emptyState();
+    this._quota = 0;
+    this._failN = 0;
+    /** @type {CommitResult} */
+    this._failHow = 'aborted';
+    this._closed = false;
+  }
+
+  /**
+   * Applies every op of the batch, or none of them. Never throws.
+   * @param {StorageBatch} batch
+   * @returns {Promise<CommitResult>}
+   */
+  async commit(batch) {
+    if (this._closed) return 'aborted';
+    if (this._failN > 0) {
+      this._failN -= 1;
+      return this._failHow;
+    }
+    const ops = normalizeBatch(batch);
+    if (!ops) return 'aborted';
+    /** @type {unknown[]} */
+    let values;
+    try {
+      // Stored values are private copies, as IndexedDB's structured clones are.
+      values = ops.map((op) => (op.op === 'put' ? structuredClone(op.value) : null));
+    } catch {
+      return 'aborted';
+    }
+    if (this._quota === 0) {
+      apply(this._s, ops, values); // validated and cloned: nothing can fail part-way
+      return 'ok';
+    }
+    const next = copyState(this._s);
+    apply(next, ops, values);
+    if (stateBytes(next) > this._quota) return 'quota';
+    this._s = next;
+    return 'ok';
+  }
+
+  /** @returns {Promise<Restored>} */
+  async restore() {
+    this._check();
+    const k = this._s.keyed;
+    const meta = /** @type {Map<string, unknown>} */ (k.get('meta'));
+    return {
+      meta: meta.has(META_KEY) ? structuredClone(meta.get(META_KEY)) : null,
+      conversations: this._values('conversations'),
+      outbox: this._values('outbox'),
+    };
+  }
+
+  /**
+   * Up to `limit` messages of `conv` with seq < before (0 = newest), ascending.
+   * @param {string} conv @param {number} [before] @param {number} [limit]
+   * @returns {Promise<unknown[]>}
+   */
+  async page(conv, before = 0, limit = 50) {
+    this._check();
+    const arr = this._s.messages.get(conv) || [];
+    const end = before > 0 ? lowerBound(arr, before) : arr.length;
+    const start = Math.max(0, end - Math.max(0, limit));
+    return arr.slice(start, end).map(([, v]) => structuredClone(v));
+  }
+
+  /**
+   * Every record of every store ({store: [{key, value}]}, messages keyed [conv, seq]).
+   * @returns {Promise<Dump>}
+   */
+  async exportAll() {
+    this._check();
+    /** @type {Dump} */
+    const out = {};
+    for (const [name, m] of this._s.keyed) {
+      out[name] = [...m.keys()].sort(compareStrings).map((key) => ({ key, value: structuredClone(m.get(key)) }));
+    }
+    out.messages = [...this._s.messages.keys()].sort(compareStrings).flatMap((conv) =>
+      /** @type {Array<[number, unknown]>} */ (this._s.messages.get(conv)).map(([seq, v]) => ({
+        key: /** @type {[string, number]} */ ([conv, seq]),
+        value: structuredClone(v),
+      })),
+    );
+    return out;
+  }
+
+  /**
+   * Replaces the whole content with a dump: all or nothing (quota included). Never throws.
+   * @param {Dump} dump
+   * @returns {Promise<CommitResult>}
+   */
+  async importAll(dump) {
+    if (this._closed || !dump || typeof dump !== 'object') return 'aborted';
+    /** @type {import('./ops.js').StorageOp[]} */
+    const ops = STORES.map((store) => ({ op: /** @type {const} */ ('clear'), store }));
+    for (const store of STORES) {
+      for (const r of dump[store] || []) {
+        if (store !== 'messages') ops.push({ op: 'put', store, key: /** @type {string} */ (r.key), value: r.value });
+        else if (Array.isArray(r.key) && r.key.length === 2) ops.push({ op: 'put', store, key: r.key[0], seq: r.key[1], value: r.value });
+        else return 'aborted';
+      }
+    }
+    return this.commit({ ops });
+  }
+
+  /** Number of stored messages (tests, diagnostics). */
+  async messageCount() {
+    this._check();
+    let n = 0;
+    for (const arr of this._s.messages.values()) n += arr.length;
+    return n;
+  }
+
+  /** Logout: forget everything. The store is closed afterwards. */
+  async destroy() {
+    this._s = emptyState();
+    this._closed = true;
+  }
+
+  close() {
+    this._closed = true;
+  }
+
+  /** Test hook: the contract's quota (0 = unlimited), in the native byte accounting. @param {number} bytes */
+  setQuotaBytes(bytes) {
+    this._quota = Math.max(0, Number(bytes) || 0);
+  }
+
+  /** Test hook: the next `n` commits answer `how` and change nothing. @param {number} n @param {CommitResult} [how] */
+  failNextCommits(n, how = 'aborted') {
+    if (!RESULTS.has(how) || how === 'ok') throw new TypeError(`failNextCommits: bad result ${how}`);
+    this._failN = n;
+    this._failHow = how;
+  }
+
+  /** @param {KeyedStoreName} name */
+  _values(name) {
+    const m = /** @type {Map<string, unknown>} */ (this._s.keyed.get(name));
+    return [...m.keys()].sort(compareStrings).map((key) => structuredClone(m.get(key)));
+  }
+
+  _check() {
+    if (this._closed) throw new Error('parley storage: the store is closed');
+  }
+}
+
+/**
+ * A memory store; `fallbackReason` says why IndexedDB is not used.
+ * @param {{fallbackReason?: string | null}} [options]
+ */
+export function createMemoryStore(options) {
+  return new MemoryStore(options);
+}

@@ -1,0 +1,212 @@
+// Parley's public API (web/src/index.js). Hand-written; checked by tsc on
+// tests/web/types/usage.ts (tests/run.sh web).
+
+export type Role = 'visitor' | 'agent' | 'bot' | 'system';
+export type Channel = 'web' | 'sms' | 'whatsapp' | 'email' | 'messenger' | 'device';
+export type Status = 'new' | 'open' | 'pending' | 'on_hold' | 'solved' | 'closed';
+export type ConversationalStyle = 'live_chat' | 'live_chat_returning' | 'social_messaging';
+export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+export type ConnectionState = 'offline' | 'connecting' | 'handshaking' | 'ready' | 'backoff';
+export type Recoverability = 'recoverable' | 'permanent' | 'auth';
+export type ErrorCode =
+  | 'malformed_frame' | 'unknown_frame_type' | 'missing_field' | 'invalid_field'
+  | 'unsupported_version' | 'frame_too_large' | 'message_too_long' | 'unauthorized'
+  | 'forbidden' | 'not_found' | 'rate_limited' | 'server_error' | 'timeout' | 'disconnected'
+  | 'conflict' | 'storage_quota' | 'storage_aborted' | 'storage_corrupt' | 'invalid_command';
+
+/** A typed error: the core's error shape. */
+export interface ParleyErrorInfo {
+  code: ErrorCode;
+  recoverable: Recoverability;
+  message: string;
+}
+
+export declare class ParleyError extends Error implements ParleyErrorInfo {
+  readonly name: 'ParleyError';
+  readonly code: ErrorCode;
+  readonly recoverable: Recoverability;
+}
+
+export interface Participant {
+  role: Role;
+  id?: string;
+  name?: string;
+}
+
+export interface Attachment {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  url?: string;
+}
+
+export type RichKind = 'none' | 'quick_replies' | 'buttons' | 'carousel' | 'form' | 'csat';
+
+export interface Body {
+  text?: string;
+  rich?: RichKind;
+  payload?: Record<string, unknown>;
+  attachments?: Attachment[];
+  event?: Record<string, unknown>;
+}
+
+export interface Message {
+  conv: string;
+  seq: number;
+  id: string;
+  cid?: string;
+  ticket: number;
+  ts: number;
+  author: Participant;
+  body: Body;
+  edited_ts?: number;
+  deleted?: boolean;
+}
+
+/** One entry of a conversation's timeline: a confirmed message or a local echo. */
+export interface TimelineItem {
+  key: string;
+  state: MessageState;
+  message: Message;
+  error?: ParleyErrorInfo;
+}
+
+export interface ChannelBinding {
+  channel: Channel;
+  address: string;
+  active: boolean;
+  since: number;
+}
+
+export interface ControlOwner {
+  kind: 'bot' | 'queue' | 'agent';
+  agent_id?: string;
+  agent_name?: string;
+  queue_position?: number;
+}
+
+export interface Conversation {
+  id: string;
+  status: Status;
+  style: ConversationalStyle;
+  ticket: number;
+  subject: string;
+  owner: ControlOwner;
+  channels: ChannelBinding[];
+  last_seq: number;
+  read_seq: number;
+  unread: number;
+  preview: string;
+  [field: string]: unknown;
+}
+
+export interface ConversationEntry {
+  conv: Conversation;
+  unread: number;
+  preview: string;
+  typing: boolean;
+}
+
+export interface Availability {
+  open: boolean;
+  expected_reply_ms: number;
+  next_change_ts: number;
+}
+
+export interface StorageState {
+  /** false: history is not saved on this device (storage blocked, or no consent yet). */
+  persistent: boolean;
+  reason: string;
+}
+
+/** The network adapter interface (docs/adapters.md). */
+export interface AdapterHooks {
+  onConnected(): void;
+  onDisconnected(reason?: string): void;
+  onFrame(text: string): void;
+  onRequestFailed(req: string, error: ParleyErrorInfo): void;
+}
+
+export interface Adapter {
+  readonly capabilities: Record<string, unknown>;
+  connect(): void;
+  disconnect(): void;
+  send(frame: string): void;
+}
+
+export interface CreateOptions {
+  /** The site's app id on the server. */
+  appId: string;
+  /** The Parley server's base URL (the reference adapter); or give `adapter`. */
+  server?: string;
+  /** Another backend: builds an adapter with the given hooks. */
+  adapter?: (hooks: AdapterHooks) => Adapter;
+  /** A signed-in user: an HS256 JWT from the site's backend. */
+  user?: { token: string };
+  /** Asked when the server refuses the token; resolve to a fresh one (or null). */
+  getToken?: () => Promise<string | null>;
+  /** Write nothing to storage until consent() is called. */
+  requireConsent?: boolean;
+  locale?: string;
+  style?: ConversationalStyle;
+  /** Where the core's .wasm is, when not next to the module. */
+  wasmUrl?: string;
+  coreModuleUrl?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ParleyEvents {
+  conversations: ConversationEntry[];
+  messages: { conv: string; messages: TimelineItem[] };
+  connection: ConnectionState;
+  unread: number;
+  availability: Availability | null;
+  storage: StorageState;
+  error: ParleyErrorInfo;
+  auth_required: void;
+  wiped: void;
+}
+
+export interface Parley {
+  readonly connection: ConnectionState;
+  readonly unread: number;
+  readonly availability: Availability | null;
+  readonly user: string;
+  readonly storage: StorageState;
+  /** Whether this tab holds the connection (the others mirror it). */
+  readonly isLeader: boolean;
+
+  on<E extends keyof ParleyEvents>(event: E, fn: (detail: ParleyEvents[E]) => void): () => void;
+  off<E extends keyof ParleyEvents>(event: E, fn: (detail: ParleyEvents[E]) => void): void;
+
+  conversations(): ConversationEntry[];
+  /** The loaded window of a conversation, oldest first; loadOlder() pages back. */
+  messages(conv: string): TimelineItem[];
+
+  send(conv: string, body: string | Body): Promise<string>;
+  retry(cid: string): Promise<void>;
+  cancel(cid: string): Promise<void>;
+  editQueued(cid: string, body: string | Body): Promise<void>;
+  markRead(conv: string, seq: number): Promise<void>;
+  typing(conv: string, on: boolean): Promise<void>;
+  startConversation(subject?: string): Promise<string>;
+  requestHandoff(conv: string, channel: Channel, address?: string): Promise<void>;
+  identify(token: string): Promise<void>;
+  resume(token: string): Promise<void>;
+  openConversation(conv: string): Promise<void>;
+  loadOlder(conv: string): Promise<void>;
+  logout(): Promise<void>;
+  consent(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export declare function create(options: CreateOptions): Promise<Parley>;
+export declare const version: string;
+
+declare const ParleyApi: {
+  create: typeof create;
+  version: string;
+  ParleyError: typeof ParleyError;
+};
+export default ParleyApi;
