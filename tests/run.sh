@@ -20,6 +20,12 @@
 #              durability test (tests/durability/kill9.mjs)
 #   conformance  the protocol conformance suite (tests/conformance/run.mjs) against a
 #              freshly started build/native/parley_server on loopback
+#   web        the browser shell's parts: the wasm binding in Node (tests/wasm), the
+#              public types (tsc on tests/web/types), and in Debian's Chromium: IndexedDB
+#              storage and its contract (tests/web/storage), the reference adapter against
+#              the real server (tests/web/transport), tab leadership (tests/web/tabs)
+#   e2e        the built bundle (build/dist) in Chromium against the real server
+#              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
 #              benchmark against the server (tests/load/load.mjs), then artifact sizes
@@ -39,7 +45,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim server conformance bench)
+ALL_TIERS=(core core-wasm sim server conformance web e2e bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -65,7 +71,7 @@ while (($#)); do
       (($# >= 2)) || die "--seeds needs a number"
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
-    core | core-wasm | sim | server | conformance | bench)
+    core | core-wasm | sim | server | conformance | web | e2e | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -105,7 +111,7 @@ pkg_installed() {
 ensure_deps() {
   [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
   if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3)" >&2
+    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3 chromium)" >&2
     return 0
   fi
   local missing=() p
@@ -114,7 +120,7 @@ ensure_deps() {
   # plants a fault in the durability test.
   for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten \
     librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata \
-    sqlite3; do
+    sqlite3 chromium; do
     pkg_installed "$p" || missing+=("$p")
   done
   # Node may come from Debian or from another nodejs package that bundles npm (whose
@@ -133,6 +139,19 @@ ensure_deps() {
     as_root apt-get install -y -qq --no-install-recommends npm ||
       say "run.sh: warning: could not install npm (not needed by these tiers)" >&2
   fi
+}
+
+# npm packages (esbuild, playwright-core, typescript) from package-lock.json, once per
+# lock file: node_modules/.parley-lock holds a copy of the lock it was installed from.
+ensure_npm_deps() {
+  [[ -f package-lock.json ]] || return 0
+  if [[ -d node_modules ]] && cmp -s package-lock.json node_modules/.parley-lock; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { say "run.sh: npm not found" >&2; return 1; }
+  say "==> npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.parley-lock
 }
 
 # ----------------------------------------------------------------------------------------
@@ -300,6 +319,46 @@ tier_conformance() {
   stop_server || rc=1
   ((rc == 0)) || { say "-- server log"; tail -50 "$work/server.log"; }
   return $rc
+}
+
+tier_web() {
+  [[ -d web/src ]] || { say "web: no web/src"; return $SKIP; }
+  ensure_npm_deps
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  local rc=0
+  if [[ -d tests/wasm ]]; then
+    configure_wasm
+    build "$WASM_DIR" parley_wasm
+    say "-- node --test tests/wasm"
+    node --no-experimental-fetch --test tests/wasm/ || rc=1
+  fi
+  say "-- tsc -p tests/web/types"
+  npx --no-install tsc -p tests/web/types || rc=1
+  local t
+  for t in storage transport tabs; do
+    [[ -f "tests/web/$t/run.mjs" ]] || continue
+    say "-- node tests/web/$t/run.mjs"
+    node tests/web/$t/run.mjs || rc=1
+  done
+  return $rc
+}
+
+# The browser distributable: the wasm core (web flavour) and the esbuild bundles.
+build_dist() {
+  configure_wasm
+  build "$WASM_DIR" parley_core_web
+  node web/build.mjs --wasm-dir "$WASM_DIR" --out "$BUILD_DIR/dist"
+}
+
+tier_e2e() {
+  [[ -f tests/e2e/run.mjs ]] || { say "e2e: no tests/e2e/run.mjs"; return $SKIP; }
+  ensure_npm_deps
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  build_dist
+  say "-- node tests/e2e/run.mjs"
+  node tests/e2e/run.mjs --binary "$NATIVE_DIR/parley_server"
 }
 
 print_sizes() {

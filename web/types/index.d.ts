@@ -108,10 +108,13 @@ export interface ConversationEntry {
   typing: boolean;
 }
 
+/** Business hours, from the server's welcome (protocol.md, welcome.availability). */
 export interface Availability {
   open: boolean;
-  expected_reply_ms: number;
-  next_change_ts: number;
+  /** The expected reply time in ms ("we usually reply in about 2 h"). */
+  reply_ms: number;
+  /** When it next opens (closed) or closes (open), ms since the epoch; absent if unknown. */
+  next_change?: number;
 }
 
 export interface StorageState {

@@ -1,0 +1,337 @@
+// End-to-end tier: Parley's bundle (build/dist) in Debian's Chromium with real IndexedDB,
+// against the real reference server (build/native/parley_server) on loopback. What reached
+// the server is checked through its agent API, never through the page.
+//
+//   node tests/e2e/run.mjs [--only NAME] [--binary build/native/parley_server]
+//
+// Last line: "e2e: N passed, M failed". Exit status non-zero on any failure.
+
+import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  agentAllMessages,
+  ensureWebSocket,
+  installCleanup,
+  makeTempDir,
+  rid,
+  sleep,
+  startServer,
+  writeConfig,
+} from '../load/lib.mjs';
+import { launchChromium, ROOT, startStatic } from '../web/lib/browser.mjs';
+
+await ensureWebSocket();
+installCleanup(300_000, 'e2e');
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const BINARY = opt('--binary', join(ROOT, 'build/native/parley_server'));
+const ONLY = opt('--only', '');
+const APP = 'e2e';
+const AGENT = 'e2e-agent-token';
+const JWT_SECRET = 'e2e-jwt-secret';
+const JWT_AUD = 'parley-e2e';
+const STRICT_CSP = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+const WAIT = 15_000;
+
+const dir = makeTempDir('parley-e2e-');
+const config = writeConfig(dir, {
+  apps: [{ id: APP, bot: false, style: 'social_messaging', jwt_secret: JWT_SECRET, jwt_audience: JWT_AUD }],
+  agents: [{ id: 'ag_e2e', name: 'Ada', token: AGENT }],
+  limits: { frames_per_second: 1000, burst: 5000 },
+});
+const db = join(dir, 'e2e.db');
+
+// ----------------------------------------------------------------------------- helpers
+
+function b64url(s) {
+  return Buffer.from(s).toString('base64url');
+}
+
+function jwt(sub) {
+  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = b64url(JSON.stringify({ sub, aud: JWT_AUD, exp: Math.floor(Date.now() / 1000) + 3600 }));
+  const sig = createHmac('sha256', JWT_SECRET).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+async function waitFor(what, fn, timeout = WAIT) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+function appUrl(web, server, { token } = {}) {
+  const q = new URLSearchParams({ server, app: APP });
+  if (token) q.set('token', token);
+  return `${web.url}/tests/e2e/pages/app.html?${q}`;
+}
+
+/** Opens (or reloads) the page and waits until Parley is ready. */
+async function ready(page, url) {
+  if (url) await page.goto(url);
+  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT });
+  const err = await page.evaluate(() => window.loadError);
+  if (err) throw new Error(`Parley failed to load: ${err}`);
+}
+
+const timeline = (page, conv) => page.evaluate((c) => window.parley.messages(c), conv);
+
+async function visitorTexts(server, conv) {
+  const msgs = await agentAllMessages(server.url, conv, AGENT);
+  return msgs.filter((m) => m.author.role === 'visitor').map((m) => m.body.text);
+}
+
+async function agentPost(server, conv, text) {
+  const r = await fetch(`${server.url}/v1/agent/conversations/${encodeURIComponent(conv)}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  });
+  if (r.status !== 201) throw new Error(`agent post: HTTP ${r.status} ${await r.text()}`);
+}
+
+function countSockets(page, server) {
+  const open = new Set();
+  page.on('websocket', (ws) => {
+    if (!ws.url().startsWith(server.url.replace('http', 'ws'))) return;
+    open.add(ws);
+    ws.on('close', () => open.delete(ws));
+  });
+  return open;
+}
+
+// ----------------------------------------------------------------------------- scenarios
+
+const scenarios = [];
+const scenario = (name, fn) => scenarios.push({ name, fn });
+
+scenario('offline: 20 messages, two reloads, back online: each arrives once, in order', async (t) => {
+  const server = await t.server();
+  const port = server.port;
+  const ctx = await t.browser.newContext();
+  const page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  await server.stop('SIGTERM'); // the network is gone for Parley; the page stays
+  await ctx.setOffline(true);
+  const conv = await page.evaluate(() => window.parley.startConversation('Offline order'));
+  const texts = Array.from({ length: 20 }, (_, i) => `offline message ${i + 1}`);
+  for (const text of texts) await page.evaluate(([c, x]) => window.parley.send(c, x), [conv, text]);
+  await waitFor('20 queued messages shown', async () => (await timeline(page, conv)).length === 20);
+  for (let i = 0; i < 2; i++) {
+    await ctx.setOffline(false); // only to load the page itself; the server is still down
+    await page.reload();
+    await ready(page);
+    await ctx.setOffline(true);
+    await page.evaluate((c) => window.parley.openConversation(c), conv);
+    const items = await waitFor(`20 messages after reload ${i + 1}`, async () => {
+      const tl = await timeline(page, conv);
+      return tl.length === 20 ? tl : null;
+    });
+    const states = new Set(items.map((m) => m.state));
+    if (![...states].every((s) => s === 'queued' || s === 'sending')) {
+      throw new Error(`after reload ${i + 1}: states ${[...states]}`);
+    }
+  }
+  t.servers.push(await startServer({ binary: BINARY, db, config, dir, label: 'e2e', port }));
+  await ctx.setOffline(false); // back online: the core reconnects at once
+  const got = await waitFor('all 20 on the server', async () => {
+    const v = await visitorTexts(server, conv).catch(() => []);
+    return v.length >= 20 ? v : null;
+  }, 30_000);
+  await sleep(500); // anything extra would show up now
+  const final = await visitorTexts(server, conv);
+  if (JSON.stringify(final) !== JSON.stringify(texts)) {
+    throw new Error(`server has ${final.length} messages: ${JSON.stringify(final)}`);
+  }
+  await waitFor('all sent in the page', async () =>
+    (await timeline(page, conv)).every((m) => m.state !== 'queued' && m.state !== 'sending'),
+  );
+  void got;
+  await ctx.close();
+});
+
+scenario('page closed mid-send (no unload handler): the message arrives exactly once', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  let page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  await waitFor('connected', () => page.evaluate(() => window.parley.connection === 'ready'));
+  const conv = await page.evaluate(() => window.parley.startConversation('Lost ack'));
+  process.kill(server.pid, 'SIGSTOP'); // the send reaches the socket, the ack never comes back
+  try {
+    await page.evaluate((c) => window.parley.send(c, 'sent as the tab closed'), conv);
+    await waitFor('the message in flight', async () =>
+      (await timeline(page, conv)).some((m) => m.state === 'sending'),
+    );
+    await page.close({ runBeforeUnload: false });
+  } finally {
+    process.kill(server.pid, 'SIGCONT');
+  }
+  page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  await page.evaluate((c) => window.parley.openConversation(c), conv);
+  await waitFor('sent after reopening', async () =>
+    (await timeline(page, conv)).some((m) => m.state === 'sent' || m.state === 'delivered' || m.state === 'read'),
+  );
+  await sleep(500);
+  const texts = await visitorTexts(server, conv);
+  if (texts.length !== 1) throw new Error(`server has ${texts.length} copies: ${JSON.stringify(texts)}`);
+  await ctx.close();
+});
+
+scenario('two tabs: one WebSocket, messages in both, the follower takes over', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  const a = await ctx.newPage();
+  const sa = countSockets(a, server);
+  await ready(a, appUrl(t.web, server.url));
+  const b = await ctx.newPage();
+  const sb = countSockets(b, server);
+  await ready(b, appUrl(t.web, server.url));
+  await waitFor('connected', () => a.evaluate(() => window.parley.connection === 'ready'));
+  const leaders = await Promise.all([a, b].map((p) => p.evaluate(() => window.parley.isLeader)));
+  if (leaders.filter(Boolean).length !== 1) throw new Error(`leaders: ${leaders}`);
+  if (sa.size + sb.size !== 1) throw new Error(`${sa.size + sb.size} WebSockets open`);
+  const [leader, follower] = leaders[0] ? [a, b] : [b, a];
+  const conv = await follower.evaluate(() => window.parley.startConversation('Two tabs'));
+  await follower.evaluate((c) => window.parley.send(c, 'from the follower'), conv);
+  await leader.evaluate((c) => window.parley.send(c, 'from the leader'), conv);
+  for (const p of [a, b]) {
+    await waitFor('both messages in both tabs', async () => {
+      const texts = (await timeline(p, conv)).map((m) => m.message.body.text);
+      return texts.includes('from the follower') && texts.includes('from the leader');
+    }, 5000);
+  }
+  await leader.close({ runBeforeUnload: false });
+  await waitFor('the follower leads', () => follower.evaluate(() => window.parley.isLeader));
+  await follower.evaluate((c) => window.parley.send(c, 'after the takeover'), conv);
+  await waitFor('all three on the server', async () => (await visitorTexts(server, conv)).length === 3);
+  const texts = await visitorTexts(server, conv);
+  if (new Set(texts).size !== 3) throw new Error(`duplicates: ${JSON.stringify(texts)}`);
+  await ctx.close();
+});
+
+scenario('logout wipes the user in every tab; the next user sees none of it', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  const sub = rid('alice');
+  const a = await ctx.newPage();
+  await ready(a, appUrl(t.web, server.url, { token: jwt(sub) }));
+  const b = await ctx.newPage();
+  await ready(b, appUrl(t.web, server.url, { token: jwt(sub) }));
+  await waitFor('signed in', () => a.evaluate(() => window.parley.connection === 'ready' && window.parley.user));
+  const user = await a.evaluate(() => window.parley.user);
+  const conv = await a.evaluate(() => window.parley.startConversation('Private'));
+  await a.evaluate((c) => window.parley.send(c, 'my secret order'), conv);
+  await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
+  await waitFor('both tabs see it', async () => (await b.evaluate(() => window.parley.conversations().length)) === 1);
+  const dbName = `parley:${APP}:${user}`;
+  const hasDb = (p) => p.evaluate(async (n) => (await indexedDB.databases()).some((d) => d.name === n), dbName);
+  if (!(await hasDb(a))) throw new Error(`no database ${dbName} before logout`);
+  await b.evaluate(() => window.parley.logout());
+  for (const p of [a, b]) {
+    await waitFor('state wiped in every tab', async () =>
+      p.evaluate(() => window.parley.conversations().length === 0 && window.events.some(([n]) => n === 'wiped')),
+    );
+  }
+  await waitFor('database deleted', async () => !(await hasDb(a)));
+  await a.evaluate((tok) => window.parley.identify(tok), jwt(rid('bob')));
+  await waitFor('signed in as bob', async () => {
+    const u = await a.evaluate(() => window.parley.user);
+    return u && u !== user;
+  });
+  await sleep(500);
+  const seen = await a.evaluate(() => JSON.stringify(window.parley.conversations()));
+  if (seen.includes('my secret order') || seen.includes(conv)) throw new Error(`bob sees alice's data: ${seen}`);
+  await ctx.close();
+});
+
+scenario('strict CSP page (no unsafe-eval, no unsafe-inline) loads Parley and works', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  const page = await ctx.newPage();
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  await ready(page, appUrl(t.cspWeb, server.url));
+  const conv = await page.evaluate(() => window.parley.startConversation('CSP'));
+  await page.evaluate((c) => window.parley.send(c, 'hello under CSP'), conv);
+  await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
+  const violations = await page.evaluate(() => window.cspViolations);
+  if (violations.length) throw new Error(`CSP violations: ${violations}`);
+  if (problems.length) throw new Error(`console errors: ${problems}`);
+  await ctx.close();
+});
+
+scenario('an agent reply while the tab is closed is there next visit, unread right', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  let page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  const conv = await page.evaluate(() => window.parley.startConversation('Later'));
+  await page.evaluate((c) => window.parley.send(c, 'please call me back'), conv);
+  await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
+  await page.close();
+  await agentPost(server, conv, 'Sure, tomorrow at 10.');
+  await agentPost(server, conv, 'Or is 11 better?');
+  page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  await page.evaluate((c) => window.parley.openConversation(c), conv);
+  await waitFor('both replies', async () => {
+    const texts = (await timeline(page, conv)).map((m) => m.message.body.text);
+    return texts.includes('Sure, tomorrow at 10.') && texts.includes('Or is 11 better?');
+  });
+  const unread = await waitFor('unread 2', async () => {
+    const u = await page.evaluate(() => window.parley.unread);
+    return u === 2 ? u : null;
+  });
+  void unread;
+  await ctx.close();
+});
+
+// ----------------------------------------------------------------------------- runner
+
+// Browsers ask for /favicon.ico; answer it so a 404 is never mistaken for a Parley error.
+const routes = { '/favicon.ico': (req, res) => res.writeHead(204).end() };
+const web = await startStatic({ routes });
+const cspWeb = await startStatic({ csp: STRICT_CSP, routes });
+const browser = await launchChromium();
+let passed = 0;
+let failed = 0;
+for (const s of scenarios) {
+  if (ONLY && !s.name.includes(ONLY)) continue;
+  const t = { browser, web, cspWeb, servers: [] };
+  t.server = async () => {
+    const srv = await startServer({ binary: BINARY, db, config, dir, label: 'e2e' });
+    t.servers.push(srv);
+    return srv;
+  };
+  const start = Date.now();
+  try {
+    await s.fn(t);
+    passed++;
+    console.log(`ok   ${s.name} (${Date.now() - start} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${s.name} (${Date.now() - start} ms)\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
+  } finally {
+    for (const srv of t.servers) await srv.stop('SIGTERM').catch(() => srv.stop('SIGKILL'));
+  }
+}
+await browser.close();
+await web.close();
+await cspWeb.close();
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,54 @@
+// Builds the browser distributable into build/dist/ with esbuild (npm):
+//   parley.mjs        ES module (import Parley from '.../parley.mjs')
+//   parley.js         classic script for the <script> snippet (global `Parley`)
+//   parley_core.mjs   the wasm glue (Emscripten, ES module) and parley_core.wasm, copied
+//                     from build/wasm (tests/run.sh builds them first)
+// Usage: node web/build.mjs [--wasm-dir build/wasm] [--out build/dist]
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const wasmDir = resolve(root, opt('--wasm-dir', 'build/wasm'));
+const out = resolve(root, opt('--out', 'build/dist'));
+mkdirSync(out, { recursive: true });
+
+for (const f of ['parley_core.mjs', 'parley_core.wasm']) {
+  const src = join(wasmDir, f);
+  if (!existsSync(src)) {
+    console.error(`web/build.mjs: ${src} is missing: build the wasm target parley_core_web first`);
+    process.exit(1);
+  }
+  copyFileSync(src, join(out, f));
+}
+
+const common = {
+  entryPoints: [join(root, 'web/src/index.js')],
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  target: ['es2020'],
+  legalComments: 'none',
+  // The wasm glue is loaded at run time next to the bundle, never inlined.
+  external: ['./parley_core.mjs'],
+  logLevel: 'warning',
+};
+await esbuild.build({ ...common, format: 'esm', outfile: join(out, 'parley.mjs') });
+await esbuild.build({
+  ...common,
+  format: 'iife',
+  globalName: 'Parley',
+  // raw.js falls back to document.currentScript when import.meta is empty (classic script).
+  logOverride: { 'empty-import-meta': 'silent' },
+  footer: { js: 'Parley=Parley.default||Parley;' },
+  outfile: join(out, 'parley.js'),
+});
+for (const f of ['parley.mjs', 'parley.js', 'parley_core.mjs', 'parley_core.wasm']) {
+  console.log(`build/dist/${f} ${statSync(join(out, f)).size} bytes`);
+}
