@@ -227,9 +227,10 @@ std::variant<parley::Config, Error> config_from_json(std::string_view text) {
     c.locale.assign(l->GetString(), l->GetStringLength());
   }
   if (const RValue* st = member(j, "style")) {
-    auto style = st->IsString() ? parley::style_from_string(std::string_view(
-                                      st->GetString(), st->GetStringLength()))
-                                : std::nullopt;
+    auto style =
+        st->IsString()
+            ? parley::style_from_string(std::string_view(st->GetString(), st->GetStringLength()))
+            : std::nullopt;
     if (!style) {
       return bad_argument(
           "config.style: expected live_chat, live_chat_returning or social_messaging");
@@ -419,7 +420,8 @@ class RawClient {
       }
       parley::Client::Restored r;
       if (const RValue* m = member(doc, "meta")) {
-        if (!to_core_json(*m, r.meta)) return error_result(bad_argument("onRestored.meta: nested too deeply"));
+        if (!to_core_json(*m, r.meta))
+          return error_result(bad_argument("onRestored.meta: nested too deeply"));
       }
       const char* names[] = {"conversations", "outbox"};
       std::vector<Json>* lists[] = {&r.conversations, &r.outbox};
@@ -465,7 +467,8 @@ class RawClient {
       TimeMs t;
       if (auto e = check(now, t)) return *e;
       auto id = integer(batch_id, 0);
-      if (!id) return error_result(bad_argument("onCommit: batch id must be a non-negative integer"));
+      if (!id)
+        return error_result(bad_argument("onCommit: batch id must be a non-negative integer"));
       using parley::records::CommitResult;
       CommitResult r;
       if (result == "ok") {
@@ -790,8 +793,8 @@ class RawClient {
   std::optional<std::string> check(double now, TimeMs& t, bool report = false) {
     std::optional<Error> problem;
     if (!client_) {
-      problem = bad_argument("no client: " + (config_error_ ? config_error_->message
-                                                            : std::string("bad config")));
+      problem = bad_argument("no client: " +
+                             (config_error_ ? config_error_->message : std::string("bad config")));
     } else if (auto i = integer(now)) {
       t = *i;
       return std::nullopt;
@@ -821,8 +824,7 @@ class RawClient {
 
   std::string after_throw(const char* what) {
     pending_errors_.clear();
-    return effects_json(parley::Effects{},
-                        {bad_argument(std::string("internal error: ") + what)});
+    return effects_json(parley::Effects{}, {bad_argument(std::string("internal error: ") + what)});
   }
 };
 
