@@ -28,7 +28,9 @@
 #              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
-#              benchmark against the server (tests/load/load.mjs), then artifact sizes
+#              benchmark against the server (tests/load/load.mjs), then start-up in
+#              Chromium with 1k/10k/100k stored (tests/bench/browser/startup.mjs), then
+#              artifact sizes
 #
 # With more than one tier it ends with "run: N passed, M failed" (tiers, not test cases).
 # With exactly one tier nothing is printed after the tier's own output, so
@@ -406,6 +408,13 @@ tier_bench() {
     say "-- node tests/load/load.mjs --binary build/native/parley_server"
     node --experimental-websocket --no-warnings tests/load/load.mjs \
       --binary "$NATIVE_DIR/parley_server"
+    ran=1
+  fi
+  if [[ -f tests/bench/browser/startup.mjs ]]; then
+    ensure_npm_deps
+    build_dist
+    say "-- node tests/bench/browser/startup.mjs"
+    node tests/bench/browser/startup.mjs
     ran=1
   fi
   print_sizes

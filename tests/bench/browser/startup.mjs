@@ -1,0 +1,53 @@
+// Browser start-up benchmark (tests/run.sh bench): cold start to ready in Debian's
+// Chromium with 1k, 10k and 100k messages stored in IndexedDB, and the gzip -9 size of the
+// headless core (wasm + glue) and of the bundle. Budgets (DESIGN.md): headless core
+// <= 80 KB gzip; start-up with 100k stored <= 1.3x start-up with 1k.
+//
+// "Ready" = Parley.create() resolved (state restored) and the open conversation's last
+// page is in the view, measured from navigation start (performance.now() in the page).
+// Each size is measured RUNS times on a fresh page load (the browser and its disk cache are
+// warm after the first, as for a returning visitor); the median is reported.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { launchChromium, ROOT, startStatic } from '../../web/lib/browser.mjs';
+
+const SIZES = [1000, 10000, 100000];
+const RUNS = 7;
+const gz = (f) => gzipSync(readFileSync(join(ROOT, f)), { level: 9 }).length;
+
+const web = await startStatic({ routes: { '/favicon.ico': (q, r) => r.writeHead(204).end() } });
+const browser = await launchChromium();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = {};
+try {
+  for (const n of SIZES) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const url = (query) => `${web.url}/tests/bench/browser/startup.html?${query}`;
+    await page.goto(url(`seed=${n}`));
+    const seeded = await page.waitForFunction(() => window.result, null, { timeout: 300_000 }).then((h) => h.jsonValue());
+    if (seeded.error) throw new Error(seeded.error);
+    const times = [];
+    for (let i = 0; i < RUNS; i++) {
+      await page.goto(url(`open=${seeded.open}`));
+      const r = await page.waitForFunction(() => window.result, null, { timeout: 60_000 }).then((h) => h.jsonValue());
+      if (r.error) throw new Error(r.error);
+      times.push(r.ms);
+    }
+    results[n] = median(times);
+    await ctx.close();
+  }
+} finally {
+  await browser.close();
+  await web.close();
+}
+const core = gz('build/dist/parley_core.wasm') + gz('build/dist/parley_core.mjs');
+const bundle = gz('build/dist/parley.mjs');
+const ratio = results[100000] / results[1000];
+console.log('-- browser start-up (headless Chromium, IndexedDB, median of 7 loads)');
+for (const n of SIZES) console.log(`  cold start to ready, ${String(n).padStart(6)} stored   ${results[n].toFixed(1)} ms`);
+console.log(`  100k / 1k                              ${ratio.toFixed(2)}x   (budget <= 1.3x: ${ratio <= 1.3 ? 'met' : 'MISSED'})`);
+console.log(`  headless core gzip -9 (wasm + glue)    ${(core / 1024).toFixed(1)} KB   (budget <= 80 KB: ${core <= 80 * 1024 ? 'met' : 'MISSED'})`);
+console.log(`  shell bundle gzip -9 (parley.mjs)      ${(bundle / 1024).toFixed(1)} KB`);
+console.log(`browser-startup: ms_1k=${results[1000].toFixed(1)} ms_10k=${results[10000].toFixed(1)} ms_100k=${results[100000].toFixed(1)} ratio=${ratio.toFixed(2)} core_gzip=${core} bundle_gzip=${bundle}`);
