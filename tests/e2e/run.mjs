@@ -73,9 +73,10 @@ async function waitFor(what, fn, timeout = WAIT) {
   throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
-function appUrl(web, server, { token } = {}) {
+function appUrl(web, server, { token, consent } = {}) {
   const q = new URLSearchParams({ server, app: APP });
   if (token) q.set('token', token);
+  if (consent) q.set('consent', '');
   return `${web.url}/tests/e2e/pages/app.html?${q}`;
 }
 
@@ -298,6 +299,54 @@ scenario('an agent reply while the tab is closed is there next visit, unread rig
     return u === 2 ? u : null;
   });
   void unread;
+  await ctx.close();
+});
+
+scenario('requireConsent: nothing is stored before consent; then history is kept', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  const page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url, { consent: true }));
+  const dbs = () => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+  const conv = await page.evaluate(() => window.parley.startConversation('Consent'));
+  await page.evaluate((c) => window.parley.send(c, 'before consent'), conv);
+  await waitFor('delivered without storage', async () => (await visitorTexts(server, conv)).length === 1);
+  const storage = await page.evaluate(() => window.parley.storage);
+  if (storage.persistent) throw new Error(`persistent before consent: ${JSON.stringify(storage)}`);
+  const cookies = await ctx.cookies();
+  const local = await page.evaluate(() => localStorage.length + sessionStorage.length);
+  if ((await dbs()).length || cookies.length || local) {
+    throw new Error(`written before consent: dbs ${await dbs()}, cookies ${cookies.length}, web storage ${local}`);
+  }
+  await page.evaluate(() => window.parley.consent());
+  await waitFor('persistent after consent', () => page.evaluate(() => window.parley.storage.persistent));
+  await page.evaluate((c) => window.parley.send(c, 'after consent'), conv);
+  await waitFor('both on the server', async () => (await visitorTexts(server, conv)).length === 2);
+  await page.reload();
+  await ready(page);
+  await page.evaluate((c) => window.parley.openConversation(c), conv);
+  await waitFor('history kept across the reload', async () => {
+    const texts = (await timeline(page, conv)).map((m) => m.message.body.text);
+    return texts.includes('before consent') && texts.includes('after consent');
+  });
+  await ctx.close();
+});
+
+scenario('blocked storage: Parley runs in memory, says so, and still delivers', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  await ctx.addInitScript(() => {
+    IDBFactory.prototype.open = function () {
+      throw new DOMException('The operation is insecure.', 'SecurityError');
+    };
+  });
+  const page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url));
+  const storage = await page.evaluate(() => window.parley.storage);
+  if (storage.persistent || !storage.reason) throw new Error(`storage flag: ${JSON.stringify(storage)}`);
+  const conv = await page.evaluate(() => window.parley.startConversation('No storage'));
+  await page.evaluate((c) => window.parley.send(c, 'in memory'), conv);
+  await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
   await ctx.close();
 });
 

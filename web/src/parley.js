@@ -7,7 +7,14 @@
 
 import { loadCore } from './core/raw.js';
 import { Host } from './host.js';
-import { currentUser, moveNamespace, openStore, resumeMove, setCurrentUser } from './storage/idb.js';
+import {
+  currentUser,
+  directoryName,
+  moveNamespace,
+  openStore,
+  resumeMove,
+  setCurrentUser,
+} from './storage/idb.js';
 import { createTabs } from './tabs/leader.js';
 import { createAdapter } from './transport/parley-ws.js';
 
@@ -42,6 +49,19 @@ function randomSeed() {
   const a = new Uint32Array(2);
   crypto.getRandomValues(a);
   return (a[0] & 0x1fffff) * 2 ** 32 + a[1]; // < 2^53
+}
+
+/**
+ * requireConsent: Parley's databases exist on this device only if consent was given here
+ * before, so their presence means it was. Listing databases writes nothing.
+ */
+async function consentGivenBefore(app) {
+  try {
+    const names = (await globalThis.indexedDB?.databases?.()) || [];
+    return names.some((d) => d.name === directoryName(app));
+  } catch {
+    return false;
+  }
 }
 
 function parseResult(json) {
@@ -89,6 +109,7 @@ class ParleyInstance {
   }
 
   async init() {
+    if (!this.consented) this.consented = await consentGivenBefore(this.app);
     this.tabs = createTabs({
       app: this.app,
       onBecomeLeader: () => this.becomeLeader().catch((e) => this.fail(e)),

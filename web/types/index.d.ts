@@ -149,7 +149,11 @@ export interface CreateOptions {
   user?: { token: string };
   /** Asked when the server refuses the token; resolve to a fresh one (or null). */
   getToken?: () => Promise<string | null>;
-  /** Write nothing to storage until consent() is called. */
+  /**
+   * Write nothing to storage (no IndexedDB, no cookies, no web storage) until consent() is
+   * called. Once consent was given on this device its database exists, and later page
+   * loads use it at once; logout() wipes it (withdrawn consent).
+   */
   requireConsent?: boolean;
   locale?: string;
   style?: ConversationalStyle;
