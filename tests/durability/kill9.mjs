@@ -50,10 +50,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   agentAllMessages,
   agentGet,
+  cli,
   ensureWebSocket,
   installCleanup,
   keepTempDirs,
@@ -75,32 +75,22 @@ const USAGE = `usage: node --experimental-websocket tests/durability/kill9.mjs [
          [--sync normal|full] [--plant-loss] [--plant-dup] [--no-withhold]
          [--app ID] [--agent-token T]`;
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      binary: { type: 'string' },
-      clients: { type: 'string', default: '20' },
-      convs: { type: 'string', default: '1' },
-      'kill-after-ms': { type: 'string' },
-      only: { type: 'string' },
-      sync: { type: 'string' },
-      'plant-loss': { type: 'boolean', default: false },
-      'plant-dup': { type: 'boolean', default: false },
-      'no-withhold': { type: 'boolean', default: false },
-      app: { type: 'string', default: 'demo' },
-      'agent-token': { type: 'string', default: 'agent-dev-token' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = cli(
+  {
+    binary: { type: 'string' },
+    clients: { type: 'string', default: '20' },
+    convs: { type: 'string', default: '1' },
+    'kill-after-ms': { type: 'string' },
+    only: { type: 'string' },
+    sync: { type: 'string' },
+    'plant-loss': { type: 'boolean', default: false },
+    'plant-dup': { type: 'boolean', default: false },
+    'no-withhold': { type: 'boolean', default: false },
+    app: { type: 'string', default: 'demo' },
+    'agent-token': { type: 'string', default: 'agent-dev-token' },
+  },
+  USAGE,
+);
 const CLIENTS = Number(opts.clients);
 const CONVS = Number(opts.convs);
 const KILL_AFTER = opts['kill-after-ms'] === undefined ? null : Number(opts['kill-after-ms']);

@@ -14,6 +14,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 // ---------------------------------------------------------------------------------------
 // Process hygiene
@@ -48,6 +49,23 @@ export async function ensureWebSocket() {
     process.exit(1);
   });
   return new Promise(() => {});
+}
+
+/** Command-line options with node:util parseArgs, plus `--help` / `-h`: prints `usage` and
+ *  exits 0; a bad option prints the error and `usage` and exits 2. */
+export function cli(options, usage) {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    console.error(`${e.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values;
 }
 
 const children = new Set();

@@ -44,8 +44,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
+  cli,
   ensureWebSocket,
   fmt,
   installCleanup,
@@ -80,32 +80,22 @@ const USAGE = `usage: node --experimental-websocket tests/load/load.mjs [--binar
                 off, the client never retries an acked send)
   --request-timeout-ms  a send with no answer is retried (same cid) after this (default 15000)`;
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      binary: { type: 'string' },
-      server: { type: 'string' },
-      clients: { type: 'string', default: '200' },
-      seconds: { type: 'string', default: '10' },
-      inflight: { type: 'string', default: '1' },
-      flush: { type: 'string', default: '1000' },
-      app: { type: 'string', default: 'demo' },
-      'connect-concurrency': { type: 'string', default: '50' },
-      'drain-ms': { type: 'string', default: '5000' },
-      'request-timeout-ms': { type: 'string', default: '15000' },
-      'resend-every': { type: 'string', default: '0' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = cli(
+  {
+    binary: { type: 'string' },
+    server: { type: 'string' },
+    clients: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '10' },
+    inflight: { type: 'string', default: '1' },
+    flush: { type: 'string', default: '1000' },
+    app: { type: 'string', default: 'demo' },
+    'connect-concurrency': { type: 'string', default: '50' },
+    'drain-ms': { type: 'string', default: '5000' },
+    'request-timeout-ms': { type: 'string', default: '15000' },
+    'resend-every': { type: 'string', default: '0' },
+  },
+  USAGE,
+);
 const num = (name, min) => {
   const v = Number(opts[name]);
   if (!Number.isFinite(v) || v < min) {

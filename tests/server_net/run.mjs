@@ -14,8 +14,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ensureWebSocket } from '../load/lib.mjs';
+import { cli, ensureWebSocket } from '../load/lib.mjs';
 
 await ensureWebSocket();
 
@@ -29,23 +28,13 @@ const USAGE = `usage: node --experimental-websocket tests/server_net/run.mjs [--
   --binary  the server (default build/native/parley_server)
   --only    run only test files whose name contains PATTERN (e.g. --only static)`;
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      binary: { type: 'string', default: 'build/native/parley_server' },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = cli(
+  {
+    binary: { type: 'string', default: 'build/native/parley_server' },
+    only: { type: 'string' },
+  },
+  USAGE,
+);
 let binary = resolve(opts.binary);
 if (!existsSync(binary) && existsSync(resolve(REPO, opts.binary))) binary = resolve(REPO, opts.binary);
 if (!existsSync(binary)) {
