@@ -26,6 +26,9 @@
 #              the real server (tests/web/transport), tab leadership (tests/web/tabs)
 #   e2e        the built bundle (build/dist) in Chromium against the real server
 #              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP
+#   widget     <parley-messenger> in Chromium (tests/widget/run.mjs, against the real
+#              server) and its rich-message, markdown and bridge parts
+#              (tests/widget_parts/run.mjs)
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
 #              benchmark against the server (tests/load/load.mjs), then start-up in
@@ -47,7 +50,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim server conformance web e2e bench)
+ALL_TIERS=(core core-wasm sim server conformance web e2e widget bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -73,7 +76,7 @@ while (($#)); do
       (($# >= 2)) || die "--seeds needs a number"
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
-    core | core-wasm | sim | server | conformance | web | e2e | bench)
+    core | core-wasm | sim | server | conformance | web | e2e | widget | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -361,6 +364,22 @@ tier_e2e() {
   build_dist
   say "-- node tests/e2e/run.mjs"
   node tests/e2e/run.mjs --binary "$NATIVE_DIR/parley_server"
+}
+
+tier_widget() {
+  [[ -f tests/widget/run.mjs ]] || { say "widget: no tests/widget/run.mjs"; return $SKIP; }
+  ensure_npm_deps
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  build_dist
+  local rc=0
+  say "-- node tests/widget/run.mjs"
+  node tests/widget/run.mjs || rc=1
+  if [[ -f tests/widget_parts/run.mjs ]]; then
+    say "-- node tests/widget_parts/run.mjs"
+    node tests/widget_parts/run.mjs || rc=1
+  fi
+  return $rc
 }
 
 print_sizes() {

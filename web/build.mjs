@@ -1,6 +1,8 @@
 // Builds the browser distributable into build/dist/ with esbuild (npm):
 //   parley.mjs        ES module (import Parley from '.../parley.mjs')
 //   parley.js         classic script for the <script> snippet (global `Parley`)
+//   parley-widget.mjs / parley-widget.js   the same plus the <parley-messenger> widget,
+//                     defined on load (web/src/widget/auto.js)
 //   parley_core.mjs   the wasm glue (Emscripten, ES module) and parley_core.wasm, copied
 //                     from build/wasm (tests/run.sh builds them first)
 // Usage: node web/build.mjs [--wasm-dir build/wasm] [--out build/dist]
@@ -49,6 +51,17 @@ await esbuild.build({
   footer: { js: 'Parley=Parley.default||Parley;' },
   outfile: join(out, 'parley.js'),
 });
-for (const f of ['parley.mjs', 'parley.js', 'parley_core.mjs', 'parley_core.wasm']) {
+// The widget: <parley-messenger> defined on load, plus Parley.create and mount.
+const widget = { ...common, entryPoints: [join(root, 'web/src/widget/auto.js')] };
+await esbuild.build({ ...widget, format: 'esm', outfile: join(out, 'parley-widget.mjs') });
+await esbuild.build({
+  ...widget,
+  format: 'iife',
+  globalName: 'Parley',
+  logOverride: { 'empty-import-meta': 'silent' },
+  footer: { js: 'Parley=Parley.default||Parley;' },
+  outfile: join(out, 'parley-widget.js'),
+});
+for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', 'parley-widget.js', 'parley_core.mjs', 'parley_core.wasm']) {
   console.log(`build/dist/${f} ${statSync(join(out, f)).size} bytes`);
 }

@@ -1,0 +1,422 @@
+// Widget tier: <parley-messenger> from the source modules (web/src/widget) in Debian's
+// Chromium, against the real reference server (build/native/parley_server), under the
+// strict CSP `script-src 'self' 'wasm-unsafe-eval'; style-src 'self'` for the live tests.
+//
+//   node tests/widget/run.mjs [--only NAME] [--binary build/native/parley_server]
+//
+// Last line: "widget: N passed, M failed". Exit status non-zero on any failure.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  agentAllMessages,
+  ensureWebSocket,
+  installCleanup,
+  makeTempDir,
+  sleep,
+  startServer,
+  writeConfig,
+} from '../load/lib.mjs';
+import { launchChromium, ROOT, startStatic, watchPage } from '../web/lib/browser.mjs';
+
+await ensureWebSocket();
+installCleanup(300_000, 'widget');
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const BINARY = opt('--binary', join(ROOT, 'build/native/parley_server'));
+const ONLY = opt('--only', '');
+const APP = 'widget';
+const AGENT = 'widget-agent-token';
+const STRICT_CSP = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+const WAIT = 15_000;
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+for (const f of [BINARY, join(ROOT, 'build/wasm/parley_core.mjs')]) {
+  if (!existsSync(f)) {
+    console.error(`widget: ${f} is missing (cmake --build build/native -j2 --target parley_server; the wasm target parley_core_web)`);
+    process.exit(1);
+  }
+}
+
+const dir = makeTempDir('parley-widget-');
+const config = writeConfig(dir, {
+  apps: [{ id: APP, bot: false, style: 'social_messaging' }],
+  agents: [{ id: 'ag_w', name: 'Ada', token: AGENT }],
+  limits: { frames_per_second: 1000, burst: 5000 },
+});
+const db = join(dir, 'widget.db');
+
+// ----------------------------------------------------------------------------- helpers
+
+async function waitFor(what, fn, timeout = WAIT) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+function pageUrl(web, server, extra = {}) {
+  const q = new URLSearchParams(server ? { server: server.url, app: APP, ...extra } : extra);
+  return `${web.url}/tests/widget/pages/widget.html?${q}`;
+}
+
+async function load(page, url) {
+  if (url) await page.goto(url);
+  await page.waitForFunction(() => window.ready, null, { timeout: WAIT });
+}
+
+/** Runs fn(shadowRoot, arg) in the page. */
+const inShadow = (page, fn, arg) =>
+  page.evaluate(([src, a]) => new Function('root', 'arg', `return (${src})(root, arg)`)(window.widget.shadowRoot, a), [
+    fn.toString(),
+    arg,
+  ]);
+
+const launcher = (page) => page.locator('parley-messenger .launcher');
+const composer = (page) => page.locator('parley-messenger textarea');
+
+const focused = (page) =>
+  page.evaluate(() => {
+    const a = document.activeElement;
+    const inner = window.widget.shadowRoot.activeElement;
+    return { outer: a ? a.tagName.toLowerCase() : null, inner: inner ? inner.tagName.toLowerCase() + '.' + inner.className : null };
+  });
+
+/** Texts and states of the thread's messages. */
+const thread = (page) =>
+  inShadow(page, (root) =>
+    [...root.querySelectorAll('.msg')].map((m) => ({
+      text: m.querySelector('.bubble').textContent,
+      state: m.querySelector('.state')?.dataset.state || '',
+      who: m.querySelector('.who')?.textContent || '',
+      actions: [...m.querySelectorAll('[data-action]')].map((b) => b.dataset.action),
+    })),
+  );
+
+async function agentPost(server, conv, text) {
+  const r = await fetch(`${server.url}/v1/agent/conversations/${encodeURIComponent(conv)}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  });
+  if (r.status !== 201) throw new Error(`agent post: HTTP ${r.status} ${await r.text()}`);
+}
+
+/** Checks that hold on every page: no inline style attributes, no CSP violation, no errors. */
+async function invariants(page, problems) {
+  const styled = await inShadow(page, (root) => root.querySelectorAll('[style]').length);
+  check(styled === 0, `${styled} elements with a style attribute in the shadow root`);
+  const csp = await page.evaluate(() => window.cspViolations);
+  check(!csp.length, `CSP violations: ${csp.join('; ')}`);
+  const bad = problems.filter((p) => !/favicon|ERR_CONNECTION_REFUSED|ERR_INTERNET_DISCONNECTED|WebSocket/i.test(p));
+  check(!bad.length, `page problems: ${bad.join(' | ')}`);
+}
+
+async function openPage(t, { server, extra, csp = true } = {}) {
+  const ctx = await t.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const problems = watchPage(page);
+  page.on('console', (m) => {
+    if (/content security policy/i.test(m.text())) problems.push(`csp: ${m.text()}`);
+  });
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  await load(page, pageUrl(csp ? t.cspWeb : t.web, server, extra));
+  return { ctx, page, problems };
+}
+
+async function sendViaComposer(page, text) {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+}
+
+// ----------------------------------------------------------------------------- scenarios
+
+const scenarios = [];
+const scenario = (name, fn) => scenarios.push({ name, fn });
+
+scenario('load: launcher shows, nothing focused, strict CSP clean, no [style]', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await launcher(page).waitFor({ state: 'visible' });
+  const f = await focused(page);
+  check(f.outer === 'body' && f.inner === null, `focus after load: ${JSON.stringify(f)}`);
+  const name = await launcher(page).getAttribute('aria-label');
+  check(name === 'Open messages', `launcher name ${name}`);
+  check(await page.locator('parley-messenger .panel').isHidden(), 'panel open on load');
+  const adopted = await page.evaluate(() => window.widget.shadowRoot.adoptedStyleSheets.length);
+  check(adopted === 1, 'no adopted stylesheet');
+  const styles = await page.evaluate(() => document.querySelectorAll('style').length + window.widget.shadowRoot.querySelectorAll('style').length);
+  check(styles === 0, `${styles} <style> elements`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('open → composer focused; Escape closes, focus back on the launcher', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await page.keyboard.press('Tab'); // the launcher is reachable from the keyboard
+  for (let i = 0; i < 3 && !(await focused(page)).inner; i++) await page.keyboard.press('Tab');
+  let f = await focused(page);
+  check(f.inner && f.inner.startsWith('button.launcher'), `tab did not reach the launcher: ${JSON.stringify(f)}`);
+  await page.keyboard.press('Enter');
+  f = await focused(page);
+  check(f.inner && f.inner.startsWith('textarea'), `focus after open: ${JSON.stringify(f)}`);
+  check((await launcher(page).getAttribute('aria-expanded')) === 'true', 'aria-expanded');
+  const font = await composer(page).evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  check(font >= 16, `composer font-size ${font}`);
+  const role = await inShadow(page, (root) => [root.querySelector('.log').getAttribute('role'), root.querySelector('.log').getAttribute('aria-live')]);
+  check(role[0] === 'log' && role[1] === 'polite', `log role ${role}`);
+  await page.keyboard.press('Escape');
+  check(await page.locator('parley-messenger .panel').isHidden(), 'Escape did not close');
+  f = await focused(page);
+  check(f.inner && f.inner.startsWith('button.launcher'), `focus after Escape: ${JSON.stringify(f)}`);
+  // Every button in the shadow root has an accessible name.
+  const unnamed = await inShadow(page, (root) =>
+    [...root.querySelectorAll('button,textarea')].filter((b) => !(b.getAttribute('aria-label') || b.textContent.trim())).length,
+  );
+  check(unnamed === 0, `${unnamed} controls without a name`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('send: the message appears and reaches sent; the server has it; Shift+Enter is a newline', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await launcher(page).click();
+  await composer(page).type('line one');
+  await composer(page).press('Shift+Enter');
+  await composer(page).type('line two');
+  check((await composer(page).inputValue()) === 'line one\nline two', 'Shift+Enter did not add a newline');
+  await composer(page).press('Enter');
+  const items = await waitFor('message sent', async () => {
+    const m = await thread(page);
+    return m.length === 1 && ['sent', 'delivered', 'read'].includes(m[0].state) && m;
+  });
+  check(items[0].text.startsWith('line one\nline two'), `text ${JSON.stringify(items[0].text)}`);
+  check(items[0].who === 'You', `author ${items[0].who}`);
+  check((await composer(page).inputValue()) === '', 'composer not cleared');
+  const conv = await page.evaluate(() => window.widget.conv);
+  const onServer = await agentAllMessages(server.url, conv, AGENT);
+  check(onServer.some((m) => m.body.text === 'line one\nline two'), 'not on the server');
+  const day = await inShadow(page, (root) => root.querySelectorAll('.day').length);
+  check(day === 1, `${day} day separators`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('agent reply: counted on the badge while closed, shown with the agent name when opened', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await launcher(page).click();
+  await sendViaComposer(page, 'hi, anyone there?');
+  await waitFor('sent', async () => (await thread(page)).some((m) => m.state === 'sent' || m.state === 'delivered'));
+  const conv = await page.evaluate(() => window.widget.conv);
+  await page.keyboard.press('Escape');
+  await agentPost(server, conv, 'Hello from Ada');
+  await waitFor('badge 1', async () => (await page.locator('parley-messenger .badge').isVisible()) && (await page.locator('parley-messenger .badge').textContent()) === '1');
+  const name = await launcher(page).getAttribute('aria-label');
+  check(/1 unread/.test(name), `launcher name ${name}`);
+  await launcher(page).click();
+  const items = await waitFor('agent message shown', async () => {
+    const m = await thread(page);
+    return m.find((x) => x.text === 'Hello from Ada') && m;
+  });
+  const agent = items.find((x) => x.text === 'Hello from Ada');
+  check(agent.who === 'Ada', `agent name ${agent.who}`);
+  await waitFor('badge cleared once read', async () => page.locator('parley-messenger .badge').isHidden());
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('hostile HTML (visitor and agent) is shown as text; no element is created', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await page.evaluate(() => {
+    window.alerted = 0;
+    window.alert = () => window.alerted++;
+  });
+  await launcher(page).click();
+  await sendViaComposer(page, HOSTILE);
+  // Wait until it is on the server (sent), so the conversation exists there for the agent.
+  await waitFor('visitor message sent', async () =>
+    (await thread(page)).some((m) => m.text === HOSTILE && /sent|delivered|read/.test(m.state)),
+  );
+  const conv = await page.evaluate(() => window.widget.conv);
+  await agentPost(server, conv, `<b>bold</b><script>alert(2)</script>${HOSTILE}`);
+  await waitFor('agent message', async () => (await thread(page)).some((m) => m.text.includes('<script>alert(2)</script>')));
+  await sleep(300);
+  const injected = await inShadow(page, (root) => root.querySelectorAll('img,script,b,[onerror]').length);
+  check(injected === 0, `${injected} injected elements`);
+  check((await page.evaluate(() => window.alerted)) === 0, 'alert ran');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('connection: reconnecting when the server stops, offline banner when the network goes', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await launcher(page).click();
+  await sendViaComposer(page, 'before the outage');
+  await waitFor('sent', async () => (await thread(page)).some((m) => m.state === 'sent' || m.state === 'delivered'));
+  const banners = () => inShadow(page, (root) => [...root.querySelectorAll('.banner')].map((b) => b.textContent));
+  check(!(await banners()).length, `banners while online: ${await banners()}`);
+  await server.stop('SIGTERM');
+  await waitFor('reconnecting or offline banner', async () => (await banners()).some((b) => /Reconnecting|offline/.test(b)));
+  await ctx.setOffline(true);
+  await waitFor('offline banner', async () => (await banners()).some((b) => /You're offline/.test(b)));
+  // A message written now is queued, and can be edited or cancelled.
+  await sendViaComposer(page, 'written offline');
+  const q = await waitFor('queued', async () => (await thread(page)).find((m) => m.text === 'written offline' && m.state === 'queued'));
+  check(q.actions.join() === 'edit,cancel', `queued actions ${q.actions}`);
+  await page.locator('parley-messenger [data-action=edit]').click();
+  check((await composer(page).inputValue()) === 'written offline', 'edit did not load the text');
+  await composer(page).fill('edited offline');
+  await composer(page).press('Enter');
+  await waitFor('edited', async () => (await thread(page)).some((m) => m.text === 'edited offline' && m.state === 'queued'));
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('message states: every state shown; failed offers Retry and Delete (stub instance)', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '' } });
+  await launcher(page).click();
+  const items = await thread(page);
+  const states = items.map((m) => m.state).filter(Boolean);
+  for (const s of ['read', 'sent', 'delivered', 'sending', 'queued', 'failed']) check(states.includes(s), `state ${s} not shown: ${states}`);
+  const failed = items.find((m) => m.state === 'failed');
+  check(failed.actions.join() === 'retry,delete', `failed actions ${failed.actions}`);
+  const reason = await inShadow(page, (root) => root.querySelector('.failed .state').textContent);
+  check(reason.includes('conversation closed'), `failed reason: ${reason}`);
+  await page.locator('parley-messenger .failed [data-action=retry]').click();
+  await page.locator('parley-messenger .failed [data-action=delete]').click();
+  const calls = await page.evaluate(() => window.calls.filter((c) => c[0] === 'retry' || c[0] === 'cancel'));
+  check(JSON.stringify(calls) === '[["retry","k_f"],["cancel","k_f"]]', `calls ${JSON.stringify(calls)}`);
+  const days = await inShadow(page, (root) => root.querySelectorAll('.day').length);
+  check(days === 2, `${days} day separators`);
+  const text = await inShadow(page, (root) => ({
+    banners: [...root.querySelectorAll('.banner')].map((b) => b.textContent).join('|'),
+    sub: root.querySelector('header p').textContent,
+    typing: root.querySelector('.typing').textContent,
+    injected: root.querySelectorAll('img').length,
+  }));
+  check(/offline/.test(text.banners) && /not saved/.test(text.banners), `banners ${text.banners}`);
+  check(/We're away, back/.test(text.sub), `availability ${text.sub}`);
+  check(text.typing === 'Ada is typing…', `typing ${text.typing}`);
+  check(text.injected === 0, 'img injected');
+  // Typing in the composer tells the core (debounced), scrolling to the top pages back.
+  await composer(page).type('abc');
+  await page.locator('parley-messenger .log').evaluate((l) => (l.scrollTop = -l.scrollHeight));
+  await waitFor('loadOlder called', () => page.evaluate(() => window.calls.some((c) => c[0] === 'loadOlder' && c[1] === 'c_1')));
+  const typing = await page.evaluate(() => window.calls.filter((c) => c[0] === 'typing'));
+  check(JSON.stringify(typing) === '[["typing","c_1",true]]', `typing calls ${JSON.stringify(typing)}`);
+  await page.keyboard.press('Escape');
+  const after = await page.evaluate(() => window.calls.filter((c) => c[0] === 'typing').length);
+  check(after === 2, 'typing not stopped on close');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('conversation list: back shows it (keyboard), picking one opens its thread', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '' } });
+  await launcher(page).click();
+  await page.locator('parley-messenger .back').click();
+  let f = await focused(page);
+  check(f.inner === 'button.conv', `focus in the list: ${JSON.stringify(f)}`);
+  const rows = await inShadow(page, (root) => [...root.querySelectorAll('.conv')].map((b) => b.textContent));
+  check(rows.length === 1 && rows[0].includes('Order #1234'), `list ${rows}`);
+  check(await page.locator('parley-messenger .listview .primary').isVisible(), 'no new-conversation button');
+  await page.keyboard.press('Enter');
+  f = await focused(page);
+  check(f.inner && f.inner.startsWith('textarea'), `focus after picking: ${JSON.stringify(f)}`);
+  check((await thread(page)).length === 7, 'thread not shown');
+  await page.locator('parley-messenger .back').click();
+  await page.locator('parley-messenger .listview .primary').click();
+  check((await thread(page)).length === 0, 'new conversation is not empty');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('RTL: Arabic sets dir=rtl on the panel and Arabic labels; position=left', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '', locale: 'ar', position: 'left' } });
+  await launcher(page).click();
+  const dir = await inShadow(page, (root) => root.querySelector('.panel').getAttribute('dir'));
+  check(dir === 'rtl', `dir ${dir}`);
+  const label = await launcher(page).getAttribute('aria-label');
+  check(/[\u0600-\u06ff]/.test(label), `launcher label ${label}`);
+  const avail = await inShadow(page, (root) => root.querySelector('header p').textContent);
+  const box = await launcher(page).boundingBox();
+  check(box.x < 100, `position=left: launcher at x=${box.x}`);
+  check(/[\u0600-\u06ff]/.test(avail), `availability ${avail}`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('draft: persisted per conversation across a reload, cleared on send', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await launcher(page).click();
+  await sendViaComposer(page, 'first');
+  await waitFor('sent', async () => (await thread(page)).some((m) => m.state === 'sent' || m.state === 'delivered'));
+  await composer(page).type('half-written thought');
+  await page.reload();
+  await load(page);
+  await launcher(page).click();
+  await waitFor('draft restored', async () => (await composer(page).inputValue()) === 'half-written thought');
+  await composer(page).press('Enter');
+  await waitFor('draft cleared', async () => page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('parley:draft:'))));
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+// ----------------------------------------------------------------------------- runner
+
+const routes = { '/favicon.ico': (req, res) => res.writeHead(204).end() };
+const web = await startStatic({ routes });
+const cspWeb = await startStatic({ csp: STRICT_CSP, routes });
+const browser = await launchChromium();
+let passed = 0;
+let failed = 0;
+for (const s of scenarios) {
+  if (ONLY && !s.name.includes(ONLY)) continue;
+  const t = { browser, web, cspWeb, servers: [] };
+  t.server = async () => {
+    const srv = await startServer({ binary: BINARY, db, config, dir, label: 'widget' });
+    t.servers.push(srv);
+    return srv;
+  };
+  const start = Date.now();
+  try {
+    await s.fn(t);
+    passed++;
+    console.log(`ok   ${s.name} (${Date.now() - start} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${s.name} (${Date.now() - start} ms)\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
+  } finally {
+    for (const srv of t.servers) await srv.stop('SIGTERM').catch(() => srv.stop('SIGKILL'));
+  }
+}
+await browser.close();
+await web.close();
+await cspWeb.close();
+console.log(`widget: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

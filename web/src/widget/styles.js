@@ -1,0 +1,86 @@
+// The widget's only styles: adopted by the shadow root as a constructable stylesheet (no
+// inline style attributes, no <style> elements: works under `style-src 'self'`).
+// Theming: --parley-accent, --parley-bg, --parley-fg, --parley-radius, --parley-font,
+// --parley-z-index on the host element (or any ancestor).
+export const css = `
+:host{--a:var(--parley-accent,#2f5bd3);--bg:var(--parley-bg,#fff);--fg:var(--parley-fg,#1c1e21);--r:var(--parley-radius,14px);
+position:fixed;z-index:var(--parley-z-index,2147483000);bottom:20px;right:20px;font:15px/1.4 var(--parley-font,system-ui,-apple-system,"Segoe UI",sans-serif);color:var(--fg)}
+:host([position=left]){right:auto;left:20px}
+[hidden]{display:none!important}
+*{box-sizing:border-box}
+button,textarea{font:inherit;color:inherit}
+button{cursor:pointer}
+:focus{outline:none}
+:focus-visible{outline:2px solid var(--a);outline-offset:2px}
+.launcher{position:relative;width:56px;height:56px;border-radius:50%;border:0;background:var(--a);color:#fff;box-shadow:0 4px 14px #0003;display:grid;place-items:center}
+.launcher svg{width:26px;height:26px;fill:currentColor}
+.launcher:focus-visible{outline-color:var(--fg);outline-offset:3px}
+.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#d92d20;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}
+.panel{position:absolute;bottom:72px;right:0;width:min(380px,calc(100vw - 40px));height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:var(--r);box-shadow:0 10px 40px #0004;overflow:hidden}
+:host([position=left]) .panel{right:auto;left:0}
+header,.banners,form,.typing{flex:none}
+.listview,.threadview{flex:1;min-height:0;display:flex;flex-direction:column}
+header{display:flex;align-items:center;gap:8px;padding:12px 14px;background:var(--a);color:#fff}
+header .t{flex:1;min-width:0}
+header h2{margin:0;font-size:16px}
+header p{margin:0;font-size:13px;opacity:.9}
+header button{background:none;border:0;color:#fff;padding:6px 8px;border-radius:8px;font-size:18px;line-height:1}
+[dir=rtl] .back{transform:scaleX(-1)}
+header button:focus-visible{outline-color:#fff}
+.banners{display:flex;flex-direction:column}
+.banner{display:flex;align-items:center;gap:8px;padding:6px 14px;font-size:13px;background:#fff4d6;color:#5c4400;border-bottom:1px solid #0001}
+.banner.off{background:#fde2e1;color:#7a1510}
+.banner.info{background:#eef2fb;color:#1e3a7a}
+.banner span{flex:1}
+.banner button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
+.list{flex:1;overflow:auto;margin:0;padding:8px;list-style:none}
+.list li{margin:0 0 6px}
+.conv{display:flex;flex-direction:column;width:100%;text-align:start;padding:10px 12px;border:1px solid #0002;border-radius:calc(var(--r) - 4px);background:none;gap:2px}
+.conv .s{font-weight:600;display:flex;gap:6px;align-items:center}
+.conv .s span{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.conv .p{opacity:.75;font-size:13px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.n{background:var(--a);color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
+.empty{opacity:.7;padding:12px}
+.primary{margin:8px;padding:10px;border:0;border-radius:calc(var(--r) - 4px);background:var(--a);color:#fff;font-weight:600}
+.log{flex:1;overflow-y:auto;padding:8px 12px;display:flex;flex-direction:column-reverse;overscroll-behavior:contain}
+.inner{display:flex;flex-direction:column;gap:4px}
+.day{align-self:center;margin:10px 0 4px;font-size:12px;opacity:.7}
+.older{align-self:center;font-size:12px;opacity:.7}
+.msg{max-width:85%;align-self:flex-start;content-visibility:auto;contain-intrinsic-size:auto 48px}
+.msg.me{align-self:flex-end;text-align:end}
+.msg.system{align-self:center;text-align:center;font-size:13px;opacity:.8}
+.who{font-size:12px;opacity:.75;margin:6px 2px 2px}
+.bubble{display:inline-block;text-align:start;padding:8px 12px;border-radius:var(--r);background:#0000000d;white-space:pre-wrap;overflow-wrap:anywhere}
+.me .bubble{background:var(--a);color:#fff}
+.me.queued .bubble,.me.sending .bubble{opacity:.7}
+.me.failed .bubble{background:#fde2e1;color:#7a1510;border:1px solid #d92d20}
+.del{font-style:italic;opacity:.7}
+.atts{margin-top:4px;display:flex;flex-direction:column}
+.att{color:inherit;text-decoration:underline}
+.meta{font-size:11px;opacity:.75;margin:2px 4px;display:flex;gap:6px;justify-content:flex-end;align-items:center;flex-wrap:wrap}
+.msg:not(.me) .meta{justify-content:flex-start}
+.meta button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
+.failed .meta{opacity:1;color:#b42318}
+.typing{min-height:20px;padding:0 14px;font-size:12px;opacity:.75}
+form{display:flex;flex-direction:column;border-top:1px solid #0002;padding:8px}
+.editing{display:flex;align-items:center;gap:8px;font-size:12px;padding:0 4px 6px}
+.editing span{flex:1}
+.editing button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
+.row{display:flex;gap:8px;align-items:flex-end}
+textarea{flex:1;font-size:16px;resize:none;min-height:44px;max-height:140px;padding:10px 12px;border:1px solid #0003;border-radius:calc(var(--r) - 4px);background:var(--bg)}
+textarea:focus-visible{outline-offset:0}
+.send{border:0;border-radius:calc(var(--r) - 4px);background:var(--a);color:#fff;padding:0 14px;height:44px;font-weight:600}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:480px){.panel:not([hidden])+.launcher{display:none}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+@media (prefers-reduced-motion:no-preference){.panel{animation:in .16s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
+`;
+
+let sheet = null;
+/** One shared CSSStyleSheet for every widget instance on the page. */
+export function styleSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+  }
+  return sheet;
+}
