@@ -102,7 +102,12 @@ const focused = (page) =>
 const thread = (page) =>
   inShadow(page, (root) =>
     [...root.querySelectorAll('.msg')].map((m) => ({
-      text: m.querySelector('.bubble').textContent,
+      // Line breaks are <br> elements (linkify/markdown): read them back as newlines.
+      text: [...m.querySelector('.bubble').childNodes]
+        .map(function flat(n) {
+          return n.nodeName === 'BR' ? '\n' : n.nodeType === 3 ? n.nodeValue : [...n.childNodes].map(flat).join('');
+        })
+        .join(''),
       state: m.querySelector('.state')?.dataset.state || '',
       who: m.querySelector('.who')?.textContent || '',
       actions: [...m.querySelectorAll('[data-action]')].map((b) => b.dataset.action),

@@ -13,11 +13,16 @@
 
 import { create } from '../parley.js';
 import { renderBody, setBodyRenderer } from './body.js';
+import { renderBody as renderRich } from './rich.js';
 import { h, reconcile } from './dom.js';
 import { pickLocale } from './i18n/index.js';
 import { styleSheet } from './styles.js';
 
 export { renderBody, setBodyRenderer };
+
+// Messages render through the rich renderer (markdown for agents and bots, safe links,
+// quick replies, buttons, carousel, form, CSAT), all built as inert DOM.
+setBodyRenderer(renderRich);
 
 const TAG = 'parley-messenger';
 const TYPING_IDLE_MS = 3000;
@@ -388,7 +393,15 @@ export class ParleyMessenger extends HTMLElement {
     const m = it.message;
     const me = m.author.role === 'visitor';
     const cls = `msg ${me ? 'me' : m.author.role === 'system' ? 'system' : 'them'} ${it.state}`;
-    const ctx = { t: (k, v) => this.t(k, v), locale: this.l10n.locale, size: (b) => this.size(b), onAction: (a) => this.onRichAction(m.conv, a) };
+    const ctx = {
+      t: (k, v) => this.t(k, v),
+      locale: this.l10n.locale,
+      size: (b) => this.size(b),
+      author: m.author,
+      labels: { submit: this.t('send'), rate: (n, scale) => `${n} / ${scale}` },
+      fileBase: this.getAttribute('server') || undefined,
+      onAction: (a) => this.onRichAction(m.conv, a),
+    };
     const body = m.deleted ? h('div', { class: 'del' }, this.t('deleted')) : renderBody(m.body, ctx);
     const meta = [h('time', { datetime: new Date(m.ts).toISOString() }, this.fmtTime.format(m.ts))];
     if (m.edited_ts) meta.push(h('span', null, this.t('edited')));
@@ -415,7 +428,17 @@ export class ParleyMessenger extends HTMLElement {
   /** A rich message's action (quick reply, button): sent as the visitor's reply. */
   onRichAction(conv, action) {
     if (!action) return;
-    const body = typeof action === 'string' ? { text: action } : action.body || { text: action.text || action.title || '' };
+    // The rich renderer's actions become the visitor's reply, as text the agent can read.
+    let text = '';
+    if (typeof action === 'string') text = action;
+    else if (action.type === 'reply') text = String(action.value ?? action.label ?? '');
+    else if (action.type === 'form') {
+      text = Object.entries(action.values || {})
+        .map(([k, v]) => `${k}: ${v ?? ''}`)
+        .join('\n');
+    } else if (action.type === 'csat') text = `${action.score}`;
+    else text = action.text || action.title || '';
+    const body = action && action.body ? action.body : { text };
     this.act(() => this.parley.send(conv, body));
   }
 

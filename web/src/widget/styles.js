@@ -70,6 +70,15 @@ form{display:flex;flex-direction:column;border-top:1px solid #0002;padding:8px}
 textarea{flex:1;font-size:16px;resize:none;min-height:44px;max-height:140px;padding:10px 12px;border:1px solid #0003;border-radius:calc(var(--r) - 4px);background:var(--bg)}
 textarea:focus-visible{outline-offset:0}
 .send{border:0;border-radius:calc(var(--r) - 4px);background:var(--a);color:#fff;padding:0 14px;height:44px;font-weight:600}
+.pl-text p{margin:0 0 6px}.pl-text p:last-child{margin:0}.pl-text pre{overflow:auto;padding:6px;border-radius:6px;background:#0000000d}
+.pl-text a,.pl-btn[href],.pl-file[href]{color:inherit;text-decoration:underline}
+.pl-rich{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}
+.pl-qr,.pl-btn,.pl-csat-btn,.pl-submit{border:1px solid var(--a);border-radius:999px;background:var(--bg);color:var(--a);padding:4px 12px;font:inherit}
+.pl-qr:disabled,.pl-csat-btn:disabled{opacity:.55}.is-chosen{background:var(--a);color:#fff}
+.pl-rich-carousel{flex-wrap:nowrap;overflow-x:auto}.pl-card{min-width:160px;border:1px solid #0002;border-radius:8px;padding:8px}
+.pl-card-img{width:100%;border-radius:6px}.pl-card-title{font-weight:600}
+.pl-form,.pl-field{display:flex;flex-direction:column;gap:4px;width:100%}.pl-input{font-size:16px;padding:6px;border:1px solid #0003;border-radius:6px}
+.pl-attachments{list-style:none;margin:6px 0 0;padding:0}.pl-file-size{opacity:.7;margin-inline-start:6px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.panel:not([hidden])+.launcher{display:none}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:no-preference){.panel{animation:in .16s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
