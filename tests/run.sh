@@ -444,6 +444,9 @@ tier_bench() {
 # Main
 # ----------------------------------------------------------------------------------------
 ensure_deps
+# npm packages before any build: the wasm build uses the Closure compiler from npm when
+# it is there, so every tier configures the same way.
+[[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] || ensure_npm_deps
 
 passed=0 failed=0 skipped=0
 report=()
