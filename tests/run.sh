@@ -25,7 +25,9 @@
 #              storage and its contract (tests/web/storage), the reference adapter against
 #              the real server (tests/web/transport), tab leadership (tests/web/tabs)
 #   e2e        the built bundle (build/dist) in Chromium against the real server
-#              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP
+#              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP;
+#              attachments (tests/e2e/attachments.mjs): online, offline across reloads,
+#              limits, from a follower tab, failing uploads
 #   widget     <parley-messenger> in Chromium (tests/widget/run.mjs, against the real
 #              server) and its rich-message, markdown and bridge parts
 #              (tests/widget_parts/run.mjs)
@@ -362,8 +364,14 @@ tier_e2e() {
   configure_native
   build "$NATIVE_DIR" parley_server
   build_dist
+  local rc=0
   say "-- node tests/e2e/run.mjs"
-  node tests/e2e/run.mjs --binary "$NATIVE_DIR/parley_server"
+  node tests/e2e/run.mjs --binary "$NATIVE_DIR/parley_server" || rc=1
+  if [[ -f tests/e2e/attachments.mjs ]]; then
+    say "-- node tests/e2e/attachments.mjs"
+    node tests/e2e/attachments.mjs || rc=1
+  fi
+  return $rc
 }
 
 tier_widget() {

@@ -9,6 +9,31 @@
 
 /** @typedef {{ id: number, ops: object[] }} Batch */
 
+/** The parsed frame when `text` is an `upload` client frame, else null. */
+function uploadFrame(text) {
+  if (typeof text !== 'string' || !text.includes('"upload"')) return null;
+  try {
+    const f = JSON.parse(text);
+    return f && f.type === 'upload' ? f : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A failed PUT as the core's error: the adapter's typed error as it is (its `recoverable`
+ * decides retry / give up / new token); too large (413) and a refused type (415) are
+ * permanent whatever the answer said; anything untyped (a thrown TypeError) is recoverable.
+ */
+function uploadError(e) {
+  const code = (e && typeof e.code === 'string' && e.code) || 'server_error';
+  let recoverable = (e && e.recoverable) || 'recoverable';
+  if (code === 'frame_too_large' || code === 'invalid_field') recoverable = 'permanent';
+  if (!['recoverable', 'permanent', 'auth'].includes(recoverable)) recoverable = 'recoverable';
+  const message = `upload: ${(e && e.message) || String(e)}`;
+  return { code, recoverable, message };
+}
+
 export class Host {
   /**
    * @param {object} o
@@ -34,9 +59,21 @@ export class Host {
     this.storage = Promise.resolve(); // storage work, strictly in order
     this.pumping = false;
     this.closed = false;
+    // Attachments. A picked file's bytes wait here until the core's batch that queues its
+    // upload record shows up; they are written in that same transaction (see withBlobs).
+    this.stagedBlobs = new Map(); // blob_ref -> {value, settle(result)}
+    this.uploads = new Map(); // attachment id -> the PUT of its bytes, while it runs
+    this.owners = new Map(); // attachment id -> the message cid (progress events)
+    this.connEpoch = 0; // bumped on every connect/disconnect: a late upload frame is dropped
     this.adapter = makeAdapter({
-      onConnected: () => this.input((t) => raw.onConnected(t)),
-      onDisconnected: () => this.input((t) => raw.onDisconnected(t)),
+      onConnected: () => {
+        this.connEpoch++;
+        this.input((t) => raw.onConnected(t));
+      },
+      onDisconnected: () => {
+        this.connEpoch++;
+        this.input((t) => raw.onDisconnected(t));
+      },
       onFrame: (text) => this.input((t) => raw.onFrame(t, text)),
       onRequestFailed: (req, error) =>
         this.input((t) => raw.onRequestFailed(t, req, JSON.stringify(error))),
@@ -71,10 +108,16 @@ export class Host {
   /** Executes one drained effects object; false when it was empty. */
   execute(fx) {
     let any = false;
-    for (const batch of fx.batches || []) {
+    for (const raw of fx.batches || []) {
       any = true;
+      const { batch, staged } = this.withBlobs(raw);
       this.queueStorage(async () => {
-        const result = await this.store.commit(batch);
+        let result = 'aborted';
+        try {
+          result = await this.store.commit(batch);
+        } finally {
+          for (const s of staged) s.settle(result);
+        }
         this.input((t) => this.raw.onCommit(t, batch.id, result));
       });
     }
@@ -101,7 +144,9 @@ export class Host {
     }
     for (const frame of fx.frames || []) {
       any = true;
-      this.adapter.send(frame);
+      const up = uploadFrame(frame);
+      if (up) this.upload(frame, up);
+      else this.adapter.send(frame);
     }
     for (const id of fx.timers_cancelled || []) {
       any = true;
@@ -142,6 +187,129 @@ export class Host {
       this.emit('view', view);
     }
     return any;
+  }
+
+  // ---------------------------------------------------------------- attachments
+  //
+  // Order, for one picked file (parley.js sendFile):
+  //   1. stageBlob(ref, value): the bytes wait in memory, keyed by the attachment's blob_ref.
+  //   2. raw.send(body with the attachment {id, name, mime, size, blob_ref}): the core
+  //      queues an `upload` outbox record (cid = attachment id) and the message record
+  //      that depends on it, in one batch.
+  //   3. withBlobs(): that batch gets a `put blobs <ref>` op, so the bytes and the records
+  //      commit in one IndexedDB transaction: all or nothing (a reload offline keeps both).
+  //   4. When the core starts the upload it emits an `upload` frame: upload() reads the
+  //      bytes back from the store, PUTs them (adapter.uploadBytes), then sends the frame.
+  //      A failed PUT is the frame's request failing (raw.onRequestFailed): the core retries
+  //      with backoff, or wedges the upload (and its message) on a permanent error.
+  //   5. The core's ack handling removes the upload record and deletes the blob in its own
+  //      batch (as does a cancel); the host deletes nothing itself.
+
+  /**
+   * Holds a file's bytes until the batch that queues its upload record commits.
+   * @returns {Promise<string>} that batch's commit result ("ok", "aborted", "quota")
+   */
+  stageBlob(ref, value) {
+    return new Promise((settle) => this.stagedBlobs.set(ref, { value, settle }));
+  }
+
+  /** The send did not queue anything (the core refused it): drop the staged bytes. */
+  unstageBlob(ref, result = 'aborted') {
+    const s = this.stagedBlobs.get(ref);
+    if (!s) return;
+    this.stagedBlobs.delete(ref);
+    s.settle(result);
+  }
+
+  /** A batch that puts an upload record whose blob is staged writes the blob too. */
+  withBlobs(batch) {
+    const staged = [];
+    if (!this.stagedBlobs.size) return { batch, staged };
+    const puts = [];
+    for (const op of batch.ops || []) {
+      if (op.op !== 'put' || op.store !== 'outbox' || !op.value || op.value.kind !== 'upload') continue;
+      for (const a of (op.value.body && op.value.body.attachments) || []) {
+        const s = a.blob_ref && this.stagedBlobs.get(a.blob_ref);
+        if (!s) continue;
+        this.stagedBlobs.delete(a.blob_ref);
+        staged.push(s);
+        puts.push({ op: 'put', store: 'blobs', key: a.blob_ref, value: s.value });
+      }
+    }
+    if (!puts.length) return { batch, staged };
+    return { batch: { ...batch, ops: [...puts, ...batch.ops] }, staged };
+  }
+
+  /** The stored bytes of a blob (undefined when gone). */
+  async readBlob(key) {
+    return this.store.getBlob(key);
+  }
+
+  /** The message a pending attachment belongs to (for progress events). */
+  ownerOf(id, conv) {
+    if (this.owners.has(id)) return this.owners.get(id);
+    try {
+      for (const item of JSON.parse(this.raw.timeline(conv)) || []) {
+        const m = item.message || {};
+        const atts = (m.body && m.body.attachments) || [];
+        if (atts.some((a) => a.id === id)) {
+          const cid = m.cid || item.key;
+          this.owners.set(id, cid);
+          return cid;
+        }
+      }
+    } catch {
+      // no timeline: report the attachment id
+    }
+    return id;
+  }
+
+  progress(id, conv, loaded, total) {
+    this.emit('upload_progress', { cid: this.ownerOf(id, conv), attachment: id, conv, loaded, total });
+  }
+
+  /** An `upload` frame from the core: the bytes first (PUT), then the frame. */
+  async upload(text, f) {
+    const a = f.attachment || {};
+    const id = a.id || f.cid;
+    const epoch = this.connEpoch;
+    let put = this.uploads.get(id);
+    if (!put) {
+      // One PUT per attachment at a time: a retried frame joins the running one.
+      put = this.putBytes(id, a, f.conv);
+      this.uploads.set(id, put);
+      const clear = () => this.uploads.get(id) === put && this.uploads.delete(id);
+      put.then(clear, clear);
+    }
+    try {
+      await put;
+    } catch (e) {
+      if (this.closed || !f.req) return;
+      const error = uploadError(e);
+      this.input((t) => this.raw.onRequestFailed(t, f.req, JSON.stringify(error)));
+      return;
+    }
+    // The connection this frame was meant for is gone: the core failed its request and
+    // sends a new one on the next connection (the bytes are there by then).
+    if (this.closed || epoch !== this.connEpoch) return;
+    this.adapter.send(text);
+  }
+
+  async putBytes(id, a, conv) {
+    const rec = await this.readBlob(a.blob_ref || id);
+    if (!rec || !rec.bytes) {
+      throw { code: 'not_found', recoverable: 'permanent', message: `the bytes of attachment ${id} are not on this device` };
+    }
+    if (typeof this.adapter.uploadBytes !== 'function') {
+      throw { code: 'invalid_command', recoverable: 'permanent', message: 'the network adapter cannot upload attachments' };
+    }
+    const mime = rec.mime || a.mime || 'application/octet-stream';
+    const total = rec.bytes.byteLength ?? rec.size ?? 0;
+    this.progress(id, conv, 0, total);
+    const onProgress = (loaded, t = total) => this.progress(id, conv, loaded, t);
+    const r = await this.adapter.uploadBytes(id, rec.bytes, mime, { onProgress });
+    this.progress(id, conv, total, total);
+    return r;
   }
 
   queueStorage(task) {

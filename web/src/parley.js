@@ -45,6 +45,43 @@ export class ParleyError extends Error {
   }
 }
 
+/** What a file may be (the reference server's rules: docs/server.md "Attachments"). */
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const FILE_TYPES = Object.freeze([
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'application/pdf',
+  'text/plain',
+]);
+
+/** Throws a ParleyError (invalid_field) when `file` cannot be sent; returns its mime type. */
+function checkFile(file) {
+  const isBlob = typeof Blob !== 'undefined' && file instanceof Blob;
+  if (!isBlob) throw new ParleyError({ code: 'invalid_field', message: 'sendFile: file must be a Blob or File' });
+  if (file.size > MAX_FILE_BYTES) {
+    throw new ParleyError({
+      code: 'invalid_field',
+      message: `sendFile: the file has ${file.size} bytes; files are limited to 10 MiB (${MAX_FILE_BYTES} bytes)`,
+    });
+  }
+  const mime = String(file.type || '').split(';')[0].trim().toLowerCase();
+  if (!FILE_TYPES.includes(mime)) {
+    throw new ParleyError({
+      code: 'invalid_field',
+      message: `sendFile: file type "${mime || 'unknown'}" is not allowed (allowed: ${FILE_TYPES.join(', ')})`,
+    });
+  }
+  return mime;
+}
+
+function attachmentId() {
+  const a = new Uint8Array(12);
+  crypto.getRandomValues(a);
+  return `a_${Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 function randomSeed() {
   const a = new Uint32Array(2);
   crypto.getRandomValues(a);
@@ -185,6 +222,23 @@ class ParleyInstance {
   async send(conv, body) {
     const b = typeof body === 'string' ? { text: body } : body;
     return (await this.command('send', [conv, JSON.stringify(b)])).cid;
+  }
+
+  /**
+   * Sends a file (with an optional caption). Checked here, before anything is queued; the
+   * bytes are stored with the queued message, so a file picked offline survives reloads
+   * and goes out when back online. Resolves with the message's cid once it is stored.
+   */
+  async sendFile(conv, file, opts = {}) {
+    checkFile(file);
+    const text = opts && opts.text != null ? String(opts.text) : '';
+    if (this.destroyed) throw new ParleyError({ code: 'invalid_command', message: 'destroyed' });
+    await this.ready;
+    if (this.leader) return this.leader.sendFile(conv, file, text);
+    // A follower: the Blob goes to the leader (structured clone over the BroadcastChannel).
+    const answer = await this.tabs.request({ type: 'sendFile', conv, file, text }, { timeoutMs: 30_000 });
+    if (answer && answer.error) throw new ParleyError(answer.error);
+    return answer ? answer.value : null;
   }
 
   retry(cid) {
@@ -335,12 +389,19 @@ class ParleyInstance {
           .then((value) => ({ value }))
           .catch((e) => ({ error: { code: e.code, recoverable: e.recoverable, message: e.message } }));
       }
+      if (msg.type === 'sendFile') {
+        return this.leader
+          .sendFile(msg.conv, msg.file, msg.text || '')
+          .then((value) => ({ value }))
+          .catch((e) => ({ error: { code: e.code, recoverable: e.recoverable, message: e.message } }));
+      }
       return undefined;
     }
     if (msg.type === 'state') {
       this.apply(msg);
       this.readyResolve();
     }
+    if (msg.type === 'event' && msg.name === 'upload_progress') this.emit(msg.name, msg.detail);
     return undefined;
   }
 
@@ -471,6 +532,42 @@ class Leader {
     return parseResult(result);
   }
 
+  /** sendFile in the leader: the bytes commit with the core's outbox batch (host.js). */
+  async sendFile(conv, file, text) {
+    await this.starting;
+    const mime = checkFile(file);
+    const bytes = await file.arrayBuffer();
+    const id = attachmentId(); // the attachment id, the upload's cid and the blob key
+    const name = (typeof file.name === 'string' && file.name) || `file.${mime.split('/')[1]}`;
+    const attachment = { id, name: name.slice(0, 200), mime, size: bytes.byteLength, blob_ref: id };
+    const body = { attachments: [attachment] };
+    if (text) body.text = text;
+    const host = this.host;
+    const stored = host.stageBlob(id, { id, name: attachment.name, mime, size: bytes.byteLength, bytes });
+    let res;
+    try {
+      res = parseResult(host.input((t) => this.raw.send(t, conv, JSON.stringify(body))));
+    } catch (e) {
+      host.unstageBlob(id);
+      throw e;
+    }
+    if (!res || !res.cid) {
+      host.unstageBlob(id);
+      throw new ParleyError({ code: 'invalid_command', message: 'sendFile: nothing was queued' });
+    }
+    host.owners.set(id, res.cid);
+    const result = await stored;
+    if (result !== 'ok') {
+      // The core drops a message whose batch did not commit (an "error" event says so).
+      throw new ParleyError({
+        code: result === 'quota' ? 'storage_quota' : 'storage_aborted',
+        recoverable: 'recoverable',
+        message: `sendFile: the file could not be stored (${result}); not sent`,
+      });
+    }
+    return res.cid;
+  }
+
   snapshot(full, view = {}) {
     const raw = this.raw;
     const update = {
@@ -511,6 +608,13 @@ class Leader {
       api.emit('error', detail);
     } else if (name === 'auth_required') {
       api.emit('auth_required');
+    } else if (name === 'upload_progress') {
+      api.emit(name, detail);
+      try {
+        api.tabs.post({ type: 'event', name, detail }); // followers emit it too
+      } catch {
+        // tabs closed
+      }
     }
   }
 

@@ -173,6 +173,23 @@ export interface ParleyEvents {
   error: ParleyErrorInfo;
   auth_required: void;
   wiped: void;
+  /** An attachment's bytes going up: at least `loaded: 0` at the start and `loaded === total` when done. */
+  upload_progress: UploadProgress;
+}
+
+export interface UploadProgress {
+  /** The message the attachment belongs to (sendFile's result). */
+  cid: string;
+  /** The attachment's id. */
+  attachment: string;
+  conv: string;
+  loaded: number;
+  total: number;
+}
+
+export interface SendFileOptions {
+  /** A caption sent with the file. */
+  text?: string;
 }
 
 export interface Parley {
@@ -192,6 +209,13 @@ export interface Parley {
   messages(conv: string): TimelineItem[];
 
   send(conv: string, body: string | Body): Promise<string>;
+  /**
+   * Sends a file: at most 10 MiB, of type image/png, image/jpeg, image/gif, image/webp,
+   * application/pdf or text/plain (else rejects with a ParleyError `invalid_field` and
+   * nothing is queued). The bytes are stored with the queued message, so a file picked
+   * offline is sent when back online, reloads included. Resolves with the message's cid.
+   */
+  sendFile(conv: string, file: Blob, options?: SendFileOptions): Promise<string>;
   retry(cid: string): Promise<void>;
   cancel(cid: string): Promise<void>;
   editQueued(cid: string, body: string | Body): Promise<void>;

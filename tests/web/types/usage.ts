@@ -20,6 +20,18 @@ async function main(): Promise<void> {
     console.log(s);
   });
   p.on('storage', ({ persistent }) => console.log(persistent));
+  const png = new Blob([new Uint8Array([137, 80, 78, 71])], { type: 'image/png' });
+  const fileCid: string = await p.sendFile(conv, png, { text: 'the receipt' });
+  await p.sendFile(conv, png);
+  p.on('upload_progress', ({ cid: c, attachment, loaded, total }) => {
+    const pct: number = total ? loaded / total : 0;
+    console.log(c === fileCid, attachment, pct);
+  });
+  try {
+    await p.sendFile(conv, png);
+  } catch (e) {
+    if (e instanceof Parley.ParleyError && e.code === 'invalid_field') console.log(e.message);
+  }
   await create({ appId: 'x', adapter: (hooks) => ({ capabilities: {}, connect() { hooks.onConnected(); }, disconnect() {}, send() {} }) });
 
   // @ts-expect-error appId is required
@@ -30,5 +42,9 @@ async function main(): Promise<void> {
   p.on('nope', () => {});
   // @ts-expect-error send needs a conversation
   await p.send('hello');
+  // @ts-expect-error sendFile takes a Blob, not a string
+  await p.sendFile(conv, 'hello.txt');
+  // @ts-expect-error the caption is a string
+  await p.sendFile(conv, png, { text: 42 });
 }
 void main;

@@ -341,6 +341,14 @@ export class IdbStore {
     });
   }
 
+  /** A pending attachment's stored bytes record, or undefined. @param {string} key */
+  async getBlob(key) {
+    const tx = this._readTx(['blobs']);
+    const r = tx.objectStore('blobs').get(key);
+    await done(tx);
+    return r.result;
+  }
+
   /** @returns {Promise<Restored>} */
   async restore() {
     const tx = this._readTx([...RESTORE_STORES]);

@@ -150,6 +150,13 @@ export class MemoryStore {
     return 'ok';
   }
 
+  /** A pending attachment's stored bytes record, or undefined. @param {string} key */
+  async getBlob(key) {
+    this._check();
+    const blobs = /** @type {Map<string, unknown>} */ (this._s.keyed.get('blobs'));
+    return blobs && blobs.has(key) ? structuredClone(blobs.get(key)) : undefined;
+  }
+
   /** @returns {Promise<Restored>} */
   async restore() {
     this._check();
