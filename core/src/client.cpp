@@ -245,10 +245,12 @@ struct Client::State {
 
   void send_frame(const protocol::ClientFrame& f) { fx.frames.push_back(protocol::encode(f)); }
 
-  std::string track(TimeMs now, RequestKind kind, std::string conv, std::string cid = {}) {
+  std::string track(TimeMs now, RequestKind kind, std::string conv, std::string cid = {},
+                    TimeMs extra_timeout_ms = 0) {
     auto req = next_req();
     Request r{kind, std::move(cid), std::move(conv), 0};
-    r.timer = set_timer(now + cfg.request_timeout_ms, TimerKind::RequestTimeout, req);
+    r.timer =
+        set_timer(now + cfg.request_timeout_ms + extra_timeout_ms, TimerKind::RequestTimeout, req);
     requests[req] = std::move(r);
     return req;
   }
@@ -650,7 +652,11 @@ struct Client::State {
       u.conv = rec.conv;
       u.cid = e.wire_cid;
       if (!rec.body.attachments.empty()) u.attachment = rec.body.attachments.front();
-      u.req = e.req = track(now, RequestKind::Upload, rec.conv, rec.cid);
+      const TimeMs transfer_ms =
+          cfg.upload_min_bytes_per_s > 0
+              ? std::max<std::int64_t>(0, u.attachment.size) * 1000 / cfg.upload_min_bytes_per_s
+              : 0;
+      u.req = e.req = track(now, RequestKind::Upload, rec.conv, rec.cid, transfer_ms);
       send_frame(u);
       return;
     }

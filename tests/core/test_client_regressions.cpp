@@ -1033,3 +1033,38 @@ TEST_CASE("Regression: a stale sync answer does not forget a head learned from a
   REQUIRE(again.size() == 1);  // 3..4 are still wanted
   CHECK(again[0].after == 2);
 }
+
+// Found with the browser attachments: the request timeout (15 s) also covered the upload of
+// the bytes, which the host does before the upload frame goes out; a large file on a slow
+// link timed out and was retried while the first upload was still running.
+TEST_CASE("Regression: an upload's timeout grows with the attachment's size",
+          "[client][upload][regression]") {
+  Host h;
+  h.boot();
+  const auto conv = h.client->start_conversation(h.now, "");
+  Body b = text("the contract");
+  Attachment att;
+  att.name = "contract.pdf";
+  att.mime = "application/pdf";
+  att.size = 10 * 1024 * 1024;
+  att.blob_ref = "blob-big";
+  b.attachments.push_back(att);
+  (void)sent_cid(h.client->send(h.now, conv, b));
+  h.run();
+  REQUIRE(h.sent<protocol::Upload>().size() == 1);
+  // Well past the plain request timeout, still waiting for the same upload.
+  h.advance(h.config.request_timeout_ms + 60'000);
+  CHECK(h.sent<protocol::Upload>().size() == 1);
+  // A small file keeps the plain timeout.
+  Host s;
+  s.boot();
+  const auto c2 = s.client->start_conversation(s.now, "");
+  Body small = text("tiny");
+  att.size = 1000;
+  att.blob_ref = "blob-small";
+  small.attachments.push_back(att);
+  (void)sent_cid(s.client->send(s.now, c2, small));
+  s.run();
+  s.advance(s.config.request_timeout_ms + 5'000);
+  CHECK(s.sent<protocol::Upload>().size() == 2);  // timed out and retried
+}

@@ -41,6 +41,9 @@ struct Config {
   // window of the open conversation to this many, and of the others to one page.
   std::size_t memory_window_messages = 1'000;
   TimeMs request_timeout_ms = 15'000;
+  // An upload's request also covers moving its bytes (the host uploads them before the
+  // frame goes out): its timeout adds the attachment's size at this slowest expected rate.
+  std::int64_t upload_min_bytes_per_s = 32 * 1024;
   TimeMs backoff_min_ms = 500;
   TimeMs backoff_max_ms = 60'000;
   std::size_t sync_limit = 500;
