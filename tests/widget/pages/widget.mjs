@@ -1,5 +1,6 @@
 // Loads the widget from the source modules. Query:
 //   ?server=URL&app=ID[&locale=xx][&position=left]   <parley-messenger> creating its own instance
+//   ?...&consent                                     with requireConsent
 //   ?fake[&locale=xx]                                mount() over a stub instance whose
 //                                                    timeline has every message state
 import { defineParleyMessenger, mount } from '/web/src/widget/index.js';
@@ -46,7 +47,7 @@ function fakeParley() {
     messages: (c) => (c === 'c_1' ? items.slice() : []),
     send: rec('send'), retry: rec('retry'), cancel: rec('cancel'), editQueued: rec('editQueued'),
     markRead: rec('markRead'), typing: rec('typing'), openConversation: rec('openConversation'),
-    loadOlder: rec('loadOlder'), startConversation: async () => 'c_2', destroy: async () => {},
+    loadOlder: rec('loadOlder'), resume: rec('resume'), requestHandoff: rec('requestHandoff'), startConversation: async () => 'c_2', destroy: async () => {},
   };
 }
 
@@ -62,7 +63,7 @@ if (q.has('fake')) {
   if (q.get('locale')) el.setAttribute('locale', q.get('locale'));
   if (q.get('position')) el.setAttribute('position', q.get('position'));
   // The shell runs from /web/src here, so the wasm glue is not beside it.
-  el.createOptions = { coreModuleUrl: '/build/wasm/parley_core.mjs' };
+  el.createOptions = { coreModuleUrl: '/build/wasm/parley_core.mjs', requireConsent: q.has('consent') };
   document.body.append(el);
   window.widget = el;
   const wait = setInterval(() => {

@@ -30,6 +30,21 @@ const RECONNECTING = new Set(['connecting', 'handshaking', 'backoff']);
 const SVG = 'http://www.w3.org/2000/svg';
 const ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
 
+/** A short notification beep (WebAudio, no asset). */
+function beep() {
+  try {
+    const a = new AudioContext();
+    const o = a.createOscillator();
+    const g = a.createGain();
+    g.gain.value = 0.05;
+    o.frequency.value = 880;
+    o.connect(g).connect(a.destination);
+    o.start();
+    o.stop(a.currentTime + 0.15);
+    o.onended = () => a.close();
+  } catch {}
+}
+
 const dayKey = (ts) => {
   const d = new Date(ts);
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
@@ -117,6 +132,9 @@ export class ParleyMessenger extends HTMLElement {
     this.subEl = h('p');
     this.backBtn = h('button', { type: 'button', class: 'back', onclick: () => this.showList() }, '‹');
     this.closeBtn = h('button', { type: 'button', class: 'x', onclick: () => this.close(true) }, '×');
+    this.moreBtn = h('button', { type: 'button', class: 'more', 'aria-expanded': 'false', onclick: () => this.toggleSheet() }, '⇄');
+    this.sheet = h('div', { class: 'sheet', hidden: true });
+    this.ended = h('div', { class: 'ended', hidden: true });
     this.banners = h('div', { class: 'banners' });
     this.listEl = h('ul', { class: 'list' });
     this.newBtn = h('button', { type: 'button', class: 'primary', onclick: () => this.newConversation() });
@@ -152,7 +170,7 @@ export class ParleyMessenger extends HTMLElement {
       this.editBar,
       h('div', { class: 'row' }, this.ta, this.sendBtn),
     );
-    this.threadView = h('div', { class: 'threadview' }, this.log, this.typingEl, this.form);
+    this.threadView = h('div', { class: 'threadview' }, this.log, this.typingEl, this.sheet, this.ended, this.form);
     this.panel = h(
       'div',
       {
@@ -167,7 +185,7 @@ export class ParleyMessenger extends HTMLElement {
           }
         },
       },
-      h('header', null, this.backBtn, h('div', { class: 't' }, this.titleEl, this.subEl), this.closeBtn),
+      h('header', null, this.backBtn, h('div', { class: 't' }, this.titleEl, this.subEl), this.moreBtn, this.closeBtn),
       this.banners,
       this.listView,
       this.threadView,
@@ -191,6 +209,7 @@ export class ParleyMessenger extends HTMLElement {
     const t = (k) => this.t(k);
     this.closeBtn.setAttribute('aria-label', t('close'));
     this.backBtn.setAttribute('aria-label', t('back'));
+    this.moreBtn.setAttribute('aria-label', t('handoff'));
     this.newBtn.textContent = t('newConversation');
     this.listEl.setAttribute('aria-label', t('conversations'));
     this.log.setAttribute('aria-label', t('log'));
@@ -212,11 +231,19 @@ export class ParleyMessenger extends HTMLElement {
     });
     on('messages', ({ conv }) => {
       if (conv === this.conv) this.renderThread();
+      if (conv === this.conv && this.linkWait) this.renderLink();
     });
     on('connection', () => this.renderBanners());
     on('storage', () => this.renderBanners());
     on('availability', () => this.renderHeader());
-    on('unread', () => this.renderLauncher());
+    on('unread', (n) => {
+      this.renderLauncher();
+      // Every tab shows the count in the title; only the leader tab beeps (page hidden).
+      const base = document.title.replace(/^\(\d+\) /, '');
+      document.title = n ? `(${n}) ${base}` : base;
+      if (n > (this.lastUnread || 0) && parley.isLeader && document.hidden) beep();
+      this.lastUnread = n;
+    });
     on('error', (e) => this.showError(e));
     on('wiped', () => {
       this.conv = null;
@@ -226,6 +253,13 @@ export class ParleyMessenger extends HTMLElement {
     this.onVisible = () => this.markRead();
     document.addEventListener('visibilitychange', this.onVisible);
     this.off.push(() => document.removeEventListener('visibilitychange', this.onVisible));
+    // A link from "continue on another device": <page>#parley-resume=<token>.
+    const m = /[#&]parley-resume=([^&]+)/.exec(location.hash);
+    if (m) {
+      history.replaceState(null, '', location.href.split('#')[0]);
+      this.act(() => parley.resume(decodeURIComponent(m[1])));
+    }
+    this.lastUnread = parley.unread;
     this.renderAll();
   }
 
@@ -270,7 +304,11 @@ export class ParleyMessenger extends HTMLElement {
     if (p) {
       if (p.connection === 'offline') items.push(banner('off', this.t('offline')));
       else if (RECONNECTING.has(p.connection)) items.push(banner('', this.t('reconnecting')));
-      if (!p.storage.persistent) items.push(banner('info', this.t('notSaved')));
+      if (!p.storage.persistent) {
+        const consent = /consent/.test(p.storage.reason);
+        const btn = consent && h('button', { type: 'button', onclick: () => this.act(() => p.consent()) }, this.t('saveHistory'));
+        items.push(banner('info', this.t(consent ? 'consentNote' : 'notSaved'), btn));
+      }
     }
     if (this.error) {
       const dismiss = h('button', { type: 'button', onclick: () => ((this.error = null), this.renderBanners()) }, this.t('dismiss'));
@@ -297,6 +335,16 @@ export class ParleyMessenger extends HTMLElement {
     let sub = '';
     if (owner && owner.kind === 'agent' && owner.agent_name) sub = owner.agent_name;
     else if (owner && owner.kind === 'queue' && owner.queue_position) sub = this.t('queue', { n: owner.queue_position });
+    else if (owner && owner.kind === 'bot') sub = this.t('botAnswering');
+    this.moreBtn.hidden = !entry;
+    // Live chat: a closed conversation is over; offer a new one instead of the composer.
+    const over = !!entry && entry.conv.status === 'closed' && entry.conv.style === 'live_chat';
+    if (over && this.ended.hidden) {
+      this.ended.replaceChildren(h('p', null, this.t('ended')), h('button', { type: 'button', class: 'primary', onclick: () => this.restart() }, this.t('startNew')));
+    }
+    this.ended.hidden = !over;
+    this.form.hidden = over;
+    if (over) this.sheet.hidden = true;
     const a = this.parley && this.parley.availability;
     if (a) {
       const avail = a.open
@@ -494,6 +542,8 @@ export class ParleyMessenger extends HTMLElement {
       this.saveDraft();
       this.setTyping(false);
       this.editing = null;
+      this.sheet.hidden = true;
+      this.linkWait = null;
     }
     this.conv = conv || null;
     this.view = 'thread';
@@ -536,6 +586,113 @@ export class ParleyMessenger extends HTMLElement {
       this.renderThread();
     };
     p.loadOlder(this.conv).then(() => setTimeout(done, 300), (e) => (done(), this.showError(e)));
+  }
+
+  async restart() {
+    try {
+      const conv = await this.parley.startConversation('');
+      this.openThread(conv, true);
+    } catch (e) {
+      this.showError(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ handoff
+  /** The "continue elsewhere" sheet: SMS, WhatsApp, email (an address) or another device (a link). */
+  toggleSheet() {
+    const show = this.sheet.hidden;
+    this.moreBtn.setAttribute('aria-expanded', String(show));
+    this.linkWait = null;
+    if (!show) {
+      this.sheet.hidden = true;
+      this.moreBtn.focus();
+      return;
+    }
+    const t = (k, v) => this.t(k, v);
+    const sel = h('select', { id: 'hc', onchange: () => kind() }, ['sms', 'whatsapp', 'email', 'device'].map((c) => h('option', { value: c }, t(`ch_${c}`))));
+    const addr = h('input', { id: 'ha', required: true });
+    const addrLabel = h('label', { for: 'ha' });
+    const err = h('p', { class: 'err', role: 'alert' });
+    const go = h('button', { type: 'submit', class: 'primary' });
+    const kind = () => {
+      const c = sel.value;
+      const mail = c === 'email';
+      addr.type = mail ? 'email' : 'tel';
+      addr.autocomplete = mail ? 'email' : 'tel';
+      addrLabel.textContent = t(mail ? 'emailAddress' : 'phone');
+      addr.hidden = addrLabel.hidden = c === 'device';
+      addr.required = c !== 'device';
+      go.textContent = t(c === 'device' ? 'getLink' : 'continue');
+      err.textContent = '';
+    };
+    kind();
+    const form = h(
+      'form',
+      {
+        'aria-labelledby': 'hh',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const c = sel.value;
+          err.textContent = '';
+          go.disabled = true;
+          try {
+            await this.parley.requestHandoff(this.conv, c, c === 'device' ? '' : addr.value.trim());
+            this.handoffDone(c, addr.value.trim());
+          } catch (x) {
+            err.textContent = x && x.code === 'invalid_field' && c !== 'device' ? t(c === 'email' ? 'badEmail' : 'badPhone') : t('error', { reason: (x && x.message) || x });
+            go.disabled = false;
+            (c === 'device' ? sel : addr).focus();
+          }
+        },
+      },
+      h('h3', { id: 'hh' }, t('handoffTitle')),
+      h('label', { for: 'hc' }, t('continueBy')),
+      sel,
+      addrLabel,
+      addr,
+      err,
+      h('div', { class: 'row' }, go, h('button', { type: 'button', onclick: () => this.toggleSheet() }, t('cancel'))),
+    );
+    this.sheet.replaceChildren(form);
+    this.sheet.hidden = false;
+    sel.focus();
+  }
+
+  handoffDone(channel, address) {
+    if (channel === 'device') {
+      this.linkWait = Date.now();
+      return this.renderLink();
+    }
+    this.sheetResult(h('p', { role: 'status' }, this.t('handedOff', { ch: this.t(`ch_${channel}`), address })));
+  }
+
+  /** The resume token, if the API surfaces it (the device handoff's timeline line or summary). */
+  resumeToken() {
+    const e = this.entry(this.conv);
+    if (e && e.conv.resume_token) return e.conv.resume_token;
+    const items = this.parley.messages(this.conv);
+    for (let i = items.length - 1; i >= 0; i--) {
+      const ev = items[i].message.body.event;
+      if (ev && ev.type === 'handoff' && ev.resume_token) return ev.resume_token;
+    }
+    return '';
+  }
+
+  renderLink() {
+    const token = this.resumeToken();
+    if (!token) return this.sheetResult(h('p', { role: 'status', class: 'pending' }, this.t('linkPending')));
+    this.linkWait = null;
+    const url = `${location.href.split('#')[0]}#parley-resume=${encodeURIComponent(token)}`;
+    const field = h('input', { id: 'hl', readonly: true, value: url, onfocus: (e) => e.target.select() });
+    const copy = h('button', { type: 'button', class: 'primary', onclick: () => navigator.clipboard.writeText(url).then(() => (copy.textContent = this.t('copied')), () => field.select()) }, this.t('copy'));
+    this.sheetResult(h('p', null, this.t('linkReady')), h('label', { for: 'hl', class: 'sr' }, this.t('link')), field, copy);
+  }
+
+  sheetResult(...nodes) {
+    const close = h('button', { type: 'button', onclick: () => this.toggleSheet() }, this.t('done'));
+    const focus = this.sheet.contains(this.shadowRoot.activeElement) || !this.sheet.querySelector('.result');
+    this.sheet.replaceChildren(h('div', { class: 'result' }, h('h3', null, this.t('handoffTitle')), nodes, h('div', { class: 'row' }, close)));
+    if (focus) close.focus();
   }
 
   // ------------------------------------------------------------------ composer

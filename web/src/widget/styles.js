@@ -8,7 +8,7 @@ position:fixed;z-index:var(--parley-z-index,2147483000);bottom:20px;right:20px;f
 :host([position=left]){right:auto;left:20px}
 [hidden]{display:none!important}
 *{box-sizing:border-box}
-button,textarea{font:inherit;color:inherit}
+button,textarea,input,select{font:inherit;color:inherit}
 button{cursor:pointer}
 :focus{outline:none}
 :focus-visible{outline:2px solid var(--a);outline-offset:2px}
@@ -48,7 +48,7 @@ header button:focus-visible{outline-color:#fff}
 .older{align-self:center;font-size:12px;opacity:.7}
 .msg{max-width:85%;align-self:flex-start;content-visibility:auto;contain-intrinsic-size:auto 48px}
 .msg.me{align-self:flex-end;text-align:end}
-.msg.system{align-self:center;text-align:center;font-size:13px;opacity:.8}
+.msg.system{align-self:center;text-align:center;font-size:13px;opacity:.9}
 .who{font-size:12px;opacity:.75;margin:6px 2px 2px}
 .bubble{display:inline-block;text-align:start;padding:8px 12px;border-radius:var(--r);background:#0000000d;white-space:pre-wrap;overflow-wrap:anywhere}
 .me .bubble{background:var(--a);color:#fff}
@@ -79,6 +79,11 @@ textarea:focus-visible{outline-offset:0}
 .pl-card-img{width:100%;border-radius:6px}.pl-card-title{font-weight:600}
 .pl-form,.pl-field{display:flex;flex-direction:column;gap:4px;width:100%}.pl-input{font-size:16px;padding:6px;border:1px solid #0003;border-radius:6px}
 .pl-attachments{list-style:none;margin:6px 0 0;padding:0}.pl-file-size{opacity:.7;margin-inline-start:6px}
+.sheet,.ended{flex:none;border-top:1px solid #0002;padding:10px 12px}.ended{text-align:center}.ended p{margin:4px}
+.sheet form,.result{display:flex;flex-direction:column;gap:6px;border:0;padding:0}.sheet .row{align-items:stretch}.sheet h3{margin:0;font-size:15px}.sheet label{font-size:13px}
+.sheet input,.sheet select{font-size:16px;padding:8px;border:1px solid #0003;border-radius:8px;background:var(--bg);min-width:0}
+.sheet .primary{margin:0;flex:1}.sheet .row button:not(.primary){background:none;border:1px solid #0003;border-radius:8px;padding:0 12px}
+.sheet p{margin:0}.err{color:#b42318;font-size:13px}.err:empty{display:none}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.panel:not([hidden])+.launcher{display:none}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:no-preference){.panel{animation:in .16s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
