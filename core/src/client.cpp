@@ -96,6 +96,7 @@ struct ConvState {
   std::string older_req;      // history request in flight for older messages
   Seq read_sent = 0;          // highest read marker sent on this connection
   bool typing = false;        // other side typing
+  std::string resume_token;   // latest "continue on another device" token (not persisted)
 };
 
 enum class RequestKind { Send, Upload, HistoryGap, HistoryOlder, Sync, Handoff };
@@ -884,6 +885,7 @@ struct Client::State {
         ConvState& cs = ensure_conv(ev.conv, now);
         cs.c.owner = ev.owner;
         if (!ev.channels.empty()) cs.c.channels = ev.channels;
+        if (!ev.resume_token.empty()) cs.resume_token = ev.resume_token;
         touch_conv(cs);
         if (ev.message.seq > 0) insert_message(now, ev.message, Source::Live);
         break;
@@ -1492,7 +1494,12 @@ std::optional<Error> Client::request_handoff(TimeMs now, const std::string& conv
                                              const std::string& address) {
   auto& s = *s_;
   if (!s.find_conv(conv)) return make_error(ErrorCode::NotFound, "unknown conversation " + conv);
-  if (auto err = handoff::validate_address(channel, address)) return err;
+  // "Continue on another device" with no address asks the server for a link (a resume
+  // token, delivered with the handoff event).
+  const bool device_link = channel == Channel::Device && address.empty();
+  if (!device_link) {
+    if (auto err = handoff::validate_address(channel, address)) return err;
+  }
   if (s.conn != ConnectionState::Ready) {
     return make_error(ErrorCode::Disconnected, "handoff needs a connection; try again when online");
   }
@@ -1897,6 +1904,7 @@ std::vector<ConversationView> Client::conversations() const {
     v.unread = cs.c.unread;
     v.preview = cs.c.preview;
     v.typing = cs.typing;
+    v.resume_token = cs.resume_token;
     out.push_back(std::move(v));
   }
   std::sort(out.begin(), out.end(), [](const ConversationView& a, const ConversationView& b) {

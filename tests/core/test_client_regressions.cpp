@@ -1068,3 +1068,36 @@ TEST_CASE("Regression: an upload's timeout grows with the attachment's size",
   s.advance(s.config.request_timeout_ms + 5'000);
   CHECK(s.sent<protocol::Upload>().size() == 2);  // timed out and retried
 }
+
+// Found by the widget: "continue on another device" with no address (ask the server for a
+// link) was refused by the client's address check, and the token of the handoff event that
+// answers it was dropped.
+TEST_CASE("Regression: a device handoff without an address asks for a link and shows its token",
+          "[client][handoff][regression]") {
+  Host h;
+  h.boot();
+  const auto conv = h.client->start_conversation(h.now, "");
+  (void)sent_cid(h.client->send(h.now, conv, text("hi")));
+  h.run();
+  const auto n = h.frames.size();
+  REQUIRE_FALSE(h.client->request_handoff(h.now, conv, Channel::Device, "").has_value());
+  h.run();
+  auto reqs = h.sent<protocol::HandoffRequest>(n);
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].address.empty());
+  protocol::Event ev;
+  ev.kind = protocol::EventKind::Handoff;
+  ev.cursor = 1;
+  ev.conv = conv;
+  ev.owner.kind = ControlOwner::Kind::Queue;
+  ev.resume_token = "r_link";
+  ev.message = server_message(conv, 1, Role::System, "Continue on another device");
+  h.deliver(events(0, {ev}));
+  bool found = false;
+  for (const auto& v : h.client->conversations()) {
+    if (v.conv.id == conv) found = v.resume_token == "r_link";
+  }
+  CHECK(found);
+  // A device address that is not empty is still checked.
+  CHECK(h.client->request_handoff(h.now, conv, Channel::Device, std::string(300, 'x')).has_value());
+}

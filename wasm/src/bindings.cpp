@@ -721,6 +721,7 @@ class RawClient {
         j["unread"] = v.unread;
         j["preview"] = v.preview;
         j["typing"] = v.typing;
+        if (!v.resume_token.empty()) j["resume_token"] = v.resume_token;
         out.push_back(std::move(j));
       }
       return dump(out);

@@ -106,6 +106,9 @@ export interface ConversationEntry {
   unread: number;
   preview: string;
   typing: boolean;
+  /** After requestHandoff(conv, 'device'): the token for a "continue on another device"
+   *  link (open it with resume()); in memory only. */
+  resume_token?: string;
 }
 
 /** Business hours, from the server's welcome (protocol.md, welcome.availability). */

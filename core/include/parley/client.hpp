@@ -106,6 +106,9 @@ struct ConversationView {
   int unread = 0;
   std::string preview;  // last message text
   bool typing = false;  // the other side is typing
+  // The latest "continue on another device" token from a handoff event, for a link or QR
+  // code; kept in memory only (ask again after a reload).
+  std::string resume_token;
 };
 
 // Result of a send: the client id, or the reason it was refused outright.

@@ -669,7 +669,7 @@ export class ParleyMessenger extends HTMLElement {
   /** The resume token, if the API surfaces it (the device handoff's timeline line or summary). */
   resumeToken() {
     const e = this.entry(this.conv);
-    if (e && e.conv.resume_token) return e.conv.resume_token;
+    if (e && (e.resume_token || e.conv.resume_token)) return e.resume_token || e.conv.resume_token;
     const items = this.parley.messages(this.conv);
     for (let i = items.length - 1; i >= 0; i--) {
       const ev = items[i].message.body.event;
