@@ -41,7 +41,10 @@ const common = {
   external: ['./parley_core.mjs'],
   logLevel: 'warning',
 };
-await esbuild.build({ ...common, format: 'esm', outfile: join(out, 'parley.mjs') });
+// ES modules are always decoded as UTF-8, so they may carry non-ASCII text as is (the
+// Arabic and French strings) instead of \u escapes; the classic scripts stay ASCII, since
+// a page in another charset could mis-decode them.
+await esbuild.build({ ...common, format: 'esm', charset: 'utf8', outfile: join(out, 'parley.mjs') });
 await esbuild.build({
   ...common,
   format: 'iife',
@@ -53,7 +56,7 @@ await esbuild.build({
 });
 // The widget: <parley-messenger> defined on load, plus Parley.create and mount.
 const widget = { ...common, entryPoints: [join(root, 'web/src/widget/auto.js')] };
-await esbuild.build({ ...widget, format: 'esm', outfile: join(out, 'parley-widget.mjs') });
+await esbuild.build({ ...widget, format: 'esm', charset: 'utf8', outfile: join(out, 'parley-widget.mjs') });
 await esbuild.build({
   ...widget,
   format: 'iife',
