@@ -71,6 +71,18 @@ HttpResult Service::http_error(int status, const Error& e) {
   return {status, error_frame("", e)};
 }
 
+// Runs an HTTP handler's storage work: a storage failure rolls back (the handler's
+// transaction is gone), drops what was about to be pushed, and answers 500, recoverable.
+template <class F>
+HttpResult Service::guarded(F&& handler) {
+  try {
+    return handler();
+  } catch (const DbError&) {
+    discard();
+    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
+  }
+}
+
 std::string Service::error_frame(const std::string& req, const Error& e) {
   protocol::ErrorFrame f;
   f.req = req;
@@ -1007,7 +1019,7 @@ HttpResult Service::put_file(SessionId sid, std::string_view id, std::string_vie
   if (bytes.size() > kMaxFileBytes) {
     return http_error(413, make_error(ErrorCode::FrameTooLarge, "files are limited to 10 MiB"));
   }
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto& q = db_.prepare("SELECT user, size FROM files WHERE id = ?");
     q.args(id);
@@ -1032,9 +1044,7 @@ HttpResult Service::put_file(SessionId sid, std::string_view id, std::string_vie
         .run();
     txn.commit();
     return {201, Json{{"id", id}, {"url", "/v1/files/" + std::string(id)}}.dump()};
-  } catch (const DbError&) {
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 std::variant<Service::File, HttpResult> Service::get_file(SessionId sid, const AgentConfig* agent,
@@ -1137,12 +1147,18 @@ std::string Service::reset_frame(const std::string& user) {
   return protocol::encode(protocol::ServerFrame{r});
 }
 
-std::vector<std::string> Service::on_sync(Session& s, const protocol::Sync& f) {
+// A cursor the log cannot continue from: older than what the horizon kept, or ahead of the
+// head (the store was restored from a backup). The answer is a reset.
+bool Service::beyond_horizon(const std::string& user, Cursor after) {
   auto& q = db_.prepare("SELECT log_floor FROM users WHERE id = ?");
-  q.args(s.user);
+  q.args(user);
   Cursor floor = q.step() ? q.i64(0) : 0;
   q.reset();
-  if (f.after < floor || f.after > head(s.user)) return {reset_frame(s.user)};
+  return after < floor || after > head(user);
+}
+
+std::vector<std::string> Service::on_sync(Session& s, const protocol::Sync& f) {
+  if (beyond_horizon(s.user, f.after)) return {reset_frame(s.user)};
   return {events_frame(s.user, f.after, f.limit, f.req)};
 }
 
@@ -1152,11 +1168,7 @@ std::optional<std::string> Service::poll_events(SessionId sid, Cursor after, Tim
   if (found == sessions_.end() || found->second.user.empty()) return std::nullopt;
   bool more = false;
   Cursor last = after;
-  auto& q = db_.prepare("SELECT log_floor FROM users WHERE id = ?");
-  q.args(found->second.user);
-  Cursor floor = q.step() ? q.i64(0) : 0;
-  q.reset();
-  if (after < floor || after > head(found->second.user)) return reset_frame(found->second.user);
+  if (beyond_horizon(found->second.user, after)) return reset_frame(found->second.user);
   std::string frame = events_frame(found->second.user, after, kPushLimit, "", &more, &last);
   if (last == after) return std::nullopt;
   return frame;
@@ -1379,7 +1391,7 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
     }
     cid = j["cid"].get<std::string>();
   }
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto c = load_conv(conv);
     if (!c) return http_error(404, make_error(ErrorCode::NotFound, "no such conversation"));
@@ -1410,10 +1422,7 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
     txn.commit();
     publish();
     return json_result(201, {{"message", protocol::to_json(m)}});
-  } catch (const DbError&) {
-    discard();
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 HttpResult Service::agent_typing(const AgentConfig& a, std::string_view conv, std::string_view body,
@@ -1449,7 +1458,7 @@ HttpResult Service::agent_read(const AgentConfig& a, std::string_view conv, std:
   if (!j.contains("seq") || !j["seq"].is_number_integer() || j["seq"].get<Seq>() < 0) {
     return http_error(400, make_error(ErrorCode::InvalidField, "seq: expected an integer >= 0"));
   }
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto c = load_conv(conv);
     if (!c) return http_error(404, make_error(ErrorCode::NotFound, "no such conversation"));
@@ -1469,10 +1478,7 @@ HttpResult Service::agent_read(const AgentConfig& a, std::string_view conv, std:
     txn.commit();
     publish();
     return {204, ""};
-  } catch (const DbError&) {
-    discard();
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 HttpResult Service::agent_status(const AgentConfig& a, std::string_view conv, std::string_view body,
@@ -1489,7 +1495,7 @@ HttpResult Service::agent_status(const AgentConfig& a, std::string_view conv, st
     return http_error(400, make_error(ErrorCode::InvalidField,
                                       "status: expected open, pending, on_hold, solved or closed"));
   }
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto c = load_conv(conv);
     if (!c) return http_error(404, make_error(ErrorCode::NotFound, "no such conversation"));
@@ -1510,10 +1516,7 @@ HttpResult Service::agent_status(const AgentConfig& a, std::string_view conv, st
     return json_result(200, {{"status", to_string(c->ticket.status)},
                              {"ticket", c->ticket.number},
                              {"outcome", lifecycle::to_string(d.outcome)}});
-  } catch (const DbError&) {
-    discard();
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 HttpResult Service::agent_handoff(const AgentConfig& a, std::string_view conv,
@@ -1522,7 +1525,7 @@ HttpResult Service::agent_handoff(const AgentConfig& a, std::string_view conv,
   Json j = parse_body(body, err);
   if (err) return http_error(400, *err);
   std::string to = j.value("to", std::string());
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto c = load_conv(conv);
     if (!c) return http_error(404, make_error(ErrorCode::NotFound, "no such conversation"));
@@ -1567,10 +1570,7 @@ HttpResult Service::agent_handoff(const AgentConfig& a, std::string_view conv,
     txn.commit();
     publish();
     return json_result(200, summary_json(*c, now));
-  } catch (const DbError&) {
-    discard();
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 // ------------------------------------------------------------------------ channels
@@ -1609,7 +1609,7 @@ HttpResult Service::channel_inbound(std::string_view channel, std::string_view b
   if (j.contains("id") && j["id"].is_string()) {
     dedupe = "channel:" + std::string(channel) + ":" + j["id"].get<std::string>();
   }
-  try {
+  return guarded([&]() -> HttpResult {
     Db::Txn txn(db_);
     auto& q = db_.prepare(
         "SELECT c.id FROM conversations c WHERE EXISTS (SELECT 1 FROM json_each(c.channels) b "
@@ -1632,10 +1632,7 @@ HttpResult Service::channel_inbound(std::string_view channel, std::string_view b
     txn.commit();
     publish();
     return json_result(201, {{"conv", m.conv}, {"seq", m.seq}, {"id", m.id}});
-  } catch (const DbError&) {
-    discard();
-    return http_error(500, make_error(ErrorCode::ServerError, "storage error; retry"));
-  }
+  });
 }
 
 // ------------------------------------------------------------------------ time

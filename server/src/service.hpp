@@ -167,6 +167,9 @@ class Service {
   bool rate_ok(Session& s, TimeMs now);
   void publish();  // after COMMIT: turn advanced users into pushes
   void discard();  // after a rollback
+  template <class F>
+  HttpResult guarded(F&& handler);
+  bool beyond_horizon(const std::string& user, Cursor after);
 
   std::optional<ConvRow> load_conv(std::string_view id);
   void save_conv(const ConvRow& c);
