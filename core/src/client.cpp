@@ -1494,10 +1494,7 @@ std::optional<Error> Client::request_handoff(TimeMs now, const std::string& conv
                                              const std::string& address) {
   auto& s = *s_;
   if (!s.find_conv(conv)) return make_error(ErrorCode::NotFound, "unknown conversation " + conv);
-  // "Continue on another device" with no address asks the server for a link (a resume
-  // token, delivered with the handoff event).
-  const bool device_link = channel == Channel::Device && address.empty();
-  if (!device_link) {
+  if (!handoff::is_link_request(channel, address)) {
     if (auto err = handoff::validate_address(channel, address)) return err;
   }
   if (s.conn != ConnectionState::Ready) {

@@ -1215,9 +1215,7 @@ std::vector<std::string> Service::on_typing(Session& s, const protocol::Typing& 
 
 std::vector<std::string> Service::on_handoff(Session& s, const protocol::HandoffRequest& f,
                                              TimeMs now) {
-  // A device handoff with no address asks the server for a link (a resume token).
-  const bool device_link = f.channel == Channel::Device && f.address.empty();
-  if (!device_link) {
+  if (!handoff::is_link_request(f.channel, f.address)) {
     if (auto e = handoff::validate_address(f.channel, f.address)) return {error_frame(f.req, *e)};
   }
   Db::Txn txn(db_);

@@ -18,6 +18,12 @@ namespace parley::handoff {
 // Validate a channel address (E.164-ish phone, e-mail, device id). Returns a typed error.
 std::optional<Error> validate_address(Channel channel, std::string_view address);
 
+// "Continue on another device" with no address: a request for a link (the server answers
+// with a resume token), so there is no address to validate.
+inline bool is_link_request(Channel channel, std::string_view address) {
+  return channel == Channel::Device && address.empty();
+}
+
 // Bind (or re-activate) a channel. Other non-web bindings become inactive; web stays active.
 std::vector<ChannelBinding> bind(const std::vector<ChannelBinding>& current, Channel channel,
                                  std::string_view address, TimeMs now);
