@@ -7,56 +7,24 @@
 //
 // Last line: "e2e-attachments: N passed, M failed". Exit status non-zero on any failure.
 
-import { join } from 'node:path';
-import {
-  agentAllMessages,
-  ensureWebSocket,
-  installCleanup,
-  makeTempDir,
-  sleep,
-  startServer,
-  writeConfig,
-} from '../load/lib.mjs';
-import { launchChromium, ROOT, startStatic } from '../web/lib/browser.mjs';
+import { agentAllMessages, ensureWebSocket, sleep } from '../load/lib.mjs';
+import { ROOT } from '../web/lib/browser.mjs';
+import { agentPost, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
 
 await ensureWebSocket();
-installCleanup(300_000, 'e2e-attachments');
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const BINARY = opt('--binary', join(ROOT, 'build/native/parley_server'));
-const ONLY = opt('--only', '');
 const APP = 'e2e';
 const AGENT = 'e2e-agent-token';
-const WAIT = 15_000;
 
-const dir = makeTempDir('parley-e2e-att-');
-const config = writeConfig(dir, {
-  apps: [{ id: APP, bot: false, style: 'social_messaging' }],
-  agents: [{ id: 'ag_e2e', name: 'Ada', token: AGENT }],
-  limits: { frames_per_second: 1000, burst: 5000 },
+const { scenario, run, binary: BINARY } = scenarios('e2e-attachments', {
+  config: {
+    apps: [{ id: APP, bot: false, style: 'social_messaging' }],
+    agents: [{ id: 'ag_e2e', name: 'Ada', token: AGENT }],
+    limits: { frames_per_second: 1000, burst: 5000 },
+  },
 });
-const db = join(dir, 'e2e.db');
 
 // ----------------------------------------------------------------------------- helpers
-
-async function waitFor(what, fn, timeout = WAIT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 function appUrl(web, server) {
   return `${web.url}/tests/e2e/pages/app.html?${new URLSearchParams({ server, app: APP })}`;
@@ -64,7 +32,7 @@ function appUrl(web, server) {
 
 async function ready(page, url) {
   if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT });
+  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
   const err = await page.evaluate(() => window.loadError);
   if (err) throw new Error(`Parley failed to load: ${err}`);
   // Collect upload progress (app.mjs records only the stock events).
@@ -166,9 +134,6 @@ async function checkDelivered(server, conv, bytes, caption) {
 
 // ----------------------------------------------------------------------------- scenarios
 
-const scenarios = [];
-const scenario = (name, fn) => scenarios.push({ name, fn });
-
 scenario('online: a PNG goes up; the agent reads the same bytes; the blob is deleted', async (t) => {
   const server = await t.server();
   const ctx = await t.browser.newContext();
@@ -228,7 +193,7 @@ scenario('offline: a file picked offline survives two reloads; back online it ar
     const c = await storeCounts(page);
     if (c.blobs !== 1) throw new Error(`after reload ${i + 1}: ${JSON.stringify(c)}`);
   }
-  t.servers.push(await startServer({ binary: BINARY, db, config, dir, label: 'e2e', port }));
+  await t.server({ port });
   await ctx.setOffline(false); // back online: the core reconnects at once
   await checkDelivered(server, conv, bytes, 'picked offline');
   await waitFor('sent in the page', async () =>
@@ -353,32 +318,4 @@ scenario('a failing PUT: 503 twice is retried with backoff (arrives once); a 415
 
 // ----------------------------------------------------------------------------- runner
 
-const routes = { '/favicon.ico': (req, res) => res.writeHead(204).end() };
-const web = await startStatic({ routes });
-const browser = await launchChromium();
-let passed = 0;
-let failed = 0;
-for (const s of scenarios) {
-  if (ONLY && !s.name.includes(ONLY)) continue;
-  const t = { browser, web, servers: [] };
-  t.server = async () => {
-    const srv = await startServer({ binary: BINARY, db, config, dir, label: 'e2e' });
-    t.servers.push(srv);
-    return srv;
-  };
-  const start = Date.now();
-  try {
-    await s.fn(t);
-    passed++;
-    console.log(`ok   ${s.name} (${Date.now() - start} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${s.name} (${Date.now() - start} ms)\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
-  } finally {
-    for (const srv of t.servers) await srv.stop('SIGTERM').catch(() => srv.stop('SIGKILL'));
-  }
-}
-await browser.close();
-await web.close();
-console.log(`e2e-attachments: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run();

@@ -7,43 +7,26 @@
 // Last line: "e2e: N passed, M failed". Exit status non-zero on any failure.
 
 import { createHmac } from 'node:crypto';
-import { join } from 'node:path';
-import {
-  agentAllMessages,
-  ensureWebSocket,
-  installCleanup,
-  makeTempDir,
-  rid,
-  sleep,
-  startServer,
-  writeConfig,
-} from '../load/lib.mjs';
-import { launchChromium, ROOT, startStatic } from '../web/lib/browser.mjs';
+import { agentAllMessages, ensureWebSocket, rid, sleep } from '../load/lib.mjs';
+import { ROOT } from '../web/lib/browser.mjs';
+import { agentPost, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
 
 await ensureWebSocket();
-installCleanup(300_000, 'e2e');
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const BINARY = opt('--binary', join(ROOT, 'build/native/parley_server'));
-const ONLY = opt('--only', '');
 const APP = 'e2e';
 const AGENT = 'e2e-agent-token';
 const JWT_SECRET = 'e2e-jwt-secret';
 const JWT_AUD = 'parley-e2e';
 const STRICT_CSP = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
-const WAIT = 15_000;
 
-const dir = makeTempDir('parley-e2e-');
-const config = writeConfig(dir, {
-  apps: [{ id: APP, bot: false, style: 'social_messaging', jwt_secret: JWT_SECRET, jwt_audience: JWT_AUD }],
-  agents: [{ id: 'ag_e2e', name: 'Ada', token: AGENT }],
-  limits: { frames_per_second: 1000, burst: 5000 },
+const { scenario, run, binary: BINARY } = scenarios('e2e', {
+  config: {
+    apps: [{ id: APP, bot: false, style: 'social_messaging', jwt_secret: JWT_SECRET, jwt_audience: JWT_AUD }],
+    agents: [{ id: 'ag_e2e', name: 'Ada', token: AGENT }],
+    limits: { frames_per_second: 1000, burst: 5000 },
+  },
+  csp: STRICT_CSP,
 });
-const db = join(dir, 'e2e.db');
 
 // ----------------------------------------------------------------------------- helpers
 
@@ -58,21 +41,6 @@ function jwt(sub) {
   return `${head}.${body}.${sig}`;
 }
 
-async function waitFor(what, fn, timeout = WAIT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
-
 function appUrl(web, server, { token, consent } = {}) {
   const q = new URLSearchParams({ server, app: APP });
   if (token) q.set('token', token);
@@ -83,7 +51,7 @@ function appUrl(web, server, { token, consent } = {}) {
 /** Opens (or reloads) the page and waits until Parley is ready. */
 async function ready(page, url) {
   if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT });
+  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
   const err = await page.evaluate(() => window.loadError);
   if (err) throw new Error(`Parley failed to load: ${err}`);
 }
@@ -93,15 +61,6 @@ const timeline = (page, conv) => page.evaluate((c) => window.parley.messages(c),
 async function visitorTexts(server, conv) {
   const msgs = await agentAllMessages(server.url, conv, AGENT);
   return msgs.filter((m) => m.author.role === 'visitor').map((m) => m.body.text);
-}
-
-async function agentPost(server, conv, text) {
-  const r = await fetch(`${server.url}/v1/agent/conversations/${encodeURIComponent(conv)}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ text }),
-  });
-  if (r.status !== 201) throw new Error(`agent post: HTTP ${r.status} ${await r.text()}`);
 }
 
 function countSockets(page, server) {
@@ -115,9 +74,6 @@ function countSockets(page, server) {
 }
 
 // ----------------------------------------------------------------------------- scenarios
-
-const scenarios = [];
-const scenario = (name, fn) => scenarios.push({ name, fn });
 
 scenario('offline: 20 messages, two reloads, back online: each arrives once, in order', async (t) => {
   const server = await t.server();
@@ -146,7 +102,7 @@ scenario('offline: 20 messages, two reloads, back online: each arrives once, in 
       throw new Error(`after reload ${i + 1}: states ${[...states]}`);
     }
   }
-  t.servers.push(await startServer({ binary: BINARY, db, config, dir, label: 'e2e', port }));
+  await t.server({ port });
   await ctx.setOffline(false); // back online: the core reconnects at once
   const got = await waitFor('all 20 on the server', async () => {
     const v = await visitorTexts(server, conv).catch(() => []);
@@ -285,8 +241,8 @@ scenario('an agent reply while the tab is closed is there next visit, unread rig
   await page.evaluate((c) => window.parley.send(c, 'please call me back'), conv);
   await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
   await page.close();
-  await agentPost(server, conv, 'Sure, tomorrow at 10.');
-  await agentPost(server, conv, 'Or is 11 better?');
+  await agentPost(server, AGENT, conv, 'Sure, tomorrow at 10.');
+  await agentPost(server, AGENT, conv, 'Or is 11 better?');
   page = await ctx.newPage();
   await ready(page, appUrl(t.web, server.url));
   await page.evaluate((c) => window.parley.openConversation(c), conv);
@@ -352,35 +308,4 @@ scenario('blocked storage: Parley runs in memory, says so, and still delivers', 
 
 // ----------------------------------------------------------------------------- runner
 
-// Browsers ask for /favicon.ico; answer it so a 404 is never mistaken for a Parley error.
-const routes = { '/favicon.ico': (req, res) => res.writeHead(204).end() };
-const web = await startStatic({ routes });
-const cspWeb = await startStatic({ csp: STRICT_CSP, routes });
-const browser = await launchChromium();
-let passed = 0;
-let failed = 0;
-for (const s of scenarios) {
-  if (ONLY && !s.name.includes(ONLY)) continue;
-  const t = { browser, web, cspWeb, servers: [] };
-  t.server = async () => {
-    const srv = await startServer({ binary: BINARY, db, config, dir, label: 'e2e' });
-    t.servers.push(srv);
-    return srv;
-  };
-  const start = Date.now();
-  try {
-    await s.fn(t);
-    passed++;
-    console.log(`ok   ${s.name} (${Date.now() - start} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${s.name} (${Date.now() - start} ms)\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
-  } finally {
-    for (const srv of t.servers) await srv.stop('SIGTERM').catch(() => srv.stop('SIGKILL'));
-  }
-}
-await browser.close();
-await web.close();
-await cspWeb.close();
-console.log(`e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run();

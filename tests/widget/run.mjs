@@ -8,32 +8,29 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  agentAllMessages,
-  ensureWebSocket,
-  installCleanup,
-  makeTempDir,
-  sleep,
-  startServer,
-  writeConfig,
-} from '../load/lib.mjs';
-import { launchChromium, ROOT, startStatic, watchPage } from '../web/lib/browser.mjs';
+import { agentAllMessages, ensureWebSocket, sleep } from '../load/lib.mjs';
+import { ROOT, watchPage } from '../web/lib/browser.mjs';
+import { agentPost, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
 
 await ensureWebSocket();
-installCleanup(300_000, 'widget');
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const BINARY = opt('--binary', join(ROOT, 'build/native/parley_server'));
-const ONLY = opt('--only', '');
 const APP = 'widget';
 const AGENT = 'widget-agent-token';
 const STRICT_CSP = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
-const WAIT = 15_000;
 const HOSTILE = '<img src=x onerror=alert(1)>';
+
+const { scenario, run, binary: BINARY } = scenarios('widget', {
+  config: {
+    apps: [
+      { id: APP, bot: false, style: 'social_messaging' },
+      { id: 'widget-bot', bot: true, style: 'social_messaging' },
+      { id: 'widget-live', bot: false, style: 'live_chat' },
+    ],
+    agents: [{ id: 'ag_w', name: 'Ada', token: AGENT }],
+    limits: { frames_per_second: 1000, burst: 5000 },
+  },
+  csp: STRICT_CSP,
+});
 
 for (const f of [BINARY, join(ROOT, 'build/wasm/parley_core.mjs')]) {
   if (!existsSync(f)) {
@@ -42,34 +39,7 @@ for (const f of [BINARY, join(ROOT, 'build/wasm/parley_core.mjs')]) {
   }
 }
 
-const dir = makeTempDir('parley-widget-');
-const config = writeConfig(dir, {
-  apps: [
-    { id: APP, bot: false, style: 'social_messaging' },
-    { id: 'widget-bot', bot: true, style: 'social_messaging' },
-    { id: 'widget-live', bot: false, style: 'live_chat' },
-  ],
-  agents: [{ id: 'ag_w', name: 'Ada', token: AGENT }],
-  limits: { frames_per_second: 1000, burst: 5000 },
-});
-const db = join(dir, 'widget.db');
-
 // ----------------------------------------------------------------------------- helpers
-
-async function waitFor(what, fn, timeout = WAIT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 function check(cond, what) {
   if (!cond) throw new Error(what);
@@ -82,7 +52,7 @@ function pageUrl(web, server, extra = {}) {
 
 async function load(page, url) {
   if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready, null, { timeout: WAIT });
+  await page.waitForFunction(() => window.ready, null, { timeout: WAIT_MS });
 }
 
 /** Runs fn(shadowRoot, arg) in the page. */
@@ -118,15 +88,6 @@ const thread = (page) =>
     })),
   );
 
-async function agentPost(server, conv, text) {
-  const r = await fetch(`${server.url}/v1/agent/conversations/${encodeURIComponent(conv)}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ text }),
-  });
-  if (r.status !== 201) throw new Error(`agent post: HTTP ${r.status} ${await r.text()}`);
-}
-
 /** Checks that hold on every page: no inline style attributes, no CSP violation, no errors. */
 async function invariants(page, problems) {
   const styled = await inShadow(page, (root) => root.querySelectorAll('[style]').length);
@@ -158,9 +119,6 @@ async function sendViaComposer(page, text) {
 }
 
 // ----------------------------------------------------------------------------- scenarios
-
-const scenarios = [];
-const scenario = (name, fn) => scenarios.push({ name, fn });
 
 scenario('load: launcher shows, nothing focused, strict CSP clean, no [style]', async (t) => {
   const server = await t.server();
@@ -240,7 +198,7 @@ scenario('agent reply: counted on the badge while closed, shown with the agent n
   await waitFor('sent', async () => (await thread(page)).some((m) => m.state === 'sent' || m.state === 'delivered'));
   const conv = await page.evaluate(() => window.widget.conv);
   await page.keyboard.press('Escape');
-  await agentPost(server, conv, 'Hello from Ada');
+  await agentPost(server, AGENT, conv, 'Hello from Ada');
   await waitFor('badge 1', async () => (await page.locator('parley-messenger .badge').isVisible()) && (await page.locator('parley-messenger .badge').textContent()) === '1');
   const name = await launcher(page).getAttribute('aria-label');
   check(/1 unread/.test(name), `launcher name ${name}`);
@@ -270,7 +228,7 @@ scenario('hostile HTML (visitor and agent) is shown as text; no element is creat
     (await thread(page)).some((m) => m.text === HOSTILE && /sent|delivered|read/.test(m.state)),
   );
   const conv = await page.evaluate(() => window.widget.conv);
-  await agentPost(server, conv, `<b>bold</b><script>alert(2)</script>${HOSTILE}`);
+  await agentPost(server, AGENT, conv, `<b>bold</b><script>alert(2)</script>${HOSTILE}`);
   await waitFor('agent message', async () => (await thread(page)).some((m) => m.text.includes('<script>alert(2)</script>')));
   await sleep(300);
   const injected = await inShadow(page, (root) => root.querySelectorAll('img,script,b,[onerror]').length);
@@ -438,7 +396,7 @@ scenario('handoff: continue by SMS (invalid address inline, then bound; agent re
   const summary = await agentApi(server, 'GET', `/v1/agent/conversations/${encodeURIComponent(conv)}`);
   const channels = summary.channels || (summary.conversation && summary.conversation.channels) || [];
   check(channels.some((b) => b.channel === 'sms' && b.address === '+15551234567' && b.active), `channels ${JSON.stringify(summary)}`);
-  await agentPost(server, conv, 'Texting you now');
+  await agentPost(server, AGENT, conv, 'Texting you now');
   const out = await waitFor('outbox', async () => {
     const o = await agentApi(server, 'GET', `/v1/channels/sms/${encodeURIComponent('+15551234567')}/outbox`);
     return o.messages.some((m) => m.text === 'Texting you now') && o;
@@ -525,7 +483,7 @@ scenario('live chat: a solved conversation has ended; "Start a new conversation"
   const conv = await startConv(page, 'quick question');
   await agentApi(server, 'POST', `/v1/agent/conversations/${encodeURIComponent(conv)}/status`, { status: 'solved' });
   const btn = page.locator('parley-messenger .ended button');
-  await btn.waitFor({ state: 'visible', timeout: WAIT });
+  await btn.waitFor({ state: 'visible', timeout: WAIT_MS });
   check(await page.locator('parley-messenger form textarea').isHidden(), 'composer still shown');
   await btn.click();
   const conv2 = await waitFor('new conversation', () => page.evaluate((c) => window.widget.conv !== c && window.widget.conv, conv));
@@ -554,7 +512,7 @@ scenario('consent: notice with "Save history on this device" → consent(); noth
   const { ctx, page, problems } = await openPage(t, { server, extra: { consent: '' } });
   await launcher(page).click();
   const btn = page.locator('parley-messenger .banner button', { hasText: 'Save history on this device' });
-  await btn.waitFor({ state: 'visible', timeout: WAIT });
+  await btn.waitFor({ state: 'visible', timeout: WAIT_MS });
   const dbs = () => page.evaluate(async () => (await indexedDB.databases()).length + localStorage.length + document.cookie.length);
   check((await dbs()) === 0, 'storage written before consent');
   await btn.click();
@@ -593,7 +551,7 @@ scenario('title and sound across tabs: both titles show (1); only the leader bee
   await waitFor('leader known', async () => (await a.evaluate(() => window.parley.isLeader)) !== (await b.evaluate(() => window.parley.isLeader)));
   const original = await a.title();
   for (const p of [a, b]) await p.evaluate(() => (window.fakeHidden = true));
-  await agentPost(server, conv, 'reply for both tabs');
+  await agentPost(server, AGENT, conv, 'reply for both tabs');
   for (const p of [a, b]) await waitFor('title (1)', async () => (await p.title()) === `(1) ${original}`);
   await sleep(300);
   const beeps = [await a.evaluate(() => window.beeps), await b.evaluate(() => window.beeps)];
@@ -612,16 +570,16 @@ scenario('accessibility: axe-core finds no serious or critical violation (open p
   await page.addScriptTag({ url: '/node_modules/axe-core/axe.min.js' });
   await startConv(page, 'checking accessibility');
   const conv = await page.evaluate(() => window.widget.conv);
-  await agentPost(server, conv, 'An **agent** reply');
+  await agentPost(server, AGENT, conv, 'An **agent** reply');
   await waitFor('reply', async () => (await thread(page)).some((m) => m.who === 'Ada'));
-  const run = () =>
+  const axe = () =>
     page.evaluate(async () => {
       const r = await window.axe.run(window.widget, { resultTypes: ['violations'] });
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
     });
-  const v1 = await run();
+  const v1 = await axe();
   await page.locator('parley-messenger .more').click();
-  const v2 = await run();
+  const v2 = await axe();
   const bad = [...v1, ...v2].filter((v) => v.impact === 'serious' || v.impact === 'critical');
   check(!bad.length, `axe: ${JSON.stringify(bad)}`);
   t.note = `axe: ${v1.length + v2.length} minor/moderate violations (${[...v1, ...v2].map((v) => v.id).join(',') || 'none'})`;
@@ -631,34 +589,4 @@ scenario('accessibility: axe-core finds no serious or critical violation (open p
 
 // ----------------------------------------------------------------------------- runner
 
-const routes = { '/favicon.ico': (req, res) => res.writeHead(204).end() };
-const web = await startStatic({ routes });
-const cspWeb = await startStatic({ csp: STRICT_CSP, routes });
-const browser = await launchChromium();
-let passed = 0;
-let failed = 0;
-for (const s of scenarios) {
-  if (ONLY && !s.name.includes(ONLY)) continue;
-  const t = { browser, web, cspWeb, servers: [] };
-  t.server = async () => {
-    const srv = await startServer({ binary: BINARY, db, config, dir, label: 'widget' });
-    t.servers.push(srv);
-    return srv;
-  };
-  const start = Date.now();
-  try {
-    await s.fn(t);
-    passed++;
-    console.log(`ok   ${s.name} (${Date.now() - start} ms)${t.note ? ` [${t.note}]` : ''}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${s.name} (${Date.now() - start} ms)\n     ${e && e.stack ? e.stack.split('\n').slice(0, 3).join('\n     ') : e}`);
-  } finally {
-    for (const srv of t.servers) await srv.stop('SIGTERM').catch(() => srv.stop('SIGKILL'));
-  }
-}
-await browser.close();
-await web.close();
-await cspWeb.close();
-console.log(`widget: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run();
