@@ -75,23 +75,31 @@ export async function startStatic({ csp, headers = {}, routes = {} } = {}) {
   };
 }
 
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
 /** Debian's Chromium, headless, through playwright-core. */
 export async function launchChromium(options = {}) {
   const { chromium } = await import('playwright-core');
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install chromium (tests/run.sh does)`);
   }
-  return chromium.launch({
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ...options });
+}
+
+/** The same Chromium on an on-disk profile in `dir` (survives a browser restart). */
+export async function launchPersistentChromium(dir, options = {}) {
+  const { chromium } = await import('playwright-core');
+  return chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
+    args: CHROMIUM_ARGS,
     ...options,
   });
 }

@@ -19,19 +19,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CHROMIUM, launchChromium, ROOT, startStatic, watchPage } from '../lib/browser.mjs';
+import { launchChromium, launchPersistentChromium, ROOT, startStatic, watchPage } from '../lib/browser.mjs';
 
 const HERE = join(ROOT, 'tests/web/storage');
 const HARNESS = '/tests/web/storage/harness.js';
 const BLANK = '/tests/web/pages/blank.html';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /** @type {{name: string, ok: boolean, detail?: string}[]} */
 const results = [];
@@ -172,10 +164,9 @@ try {
 
 // ------------------------------------------ (e) browser restart on an on-disk profile
 await guarded('persistence (browser restart)', async () => {
-  const { chromium } = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'parley-storage-profile-'));
   try {
-    const launch = () => chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const launch = () => launchPersistentChromium(dir);
     let c = await launch();
     let p = c.pages()[0] || (await c.newPage());
     await p.goto(`${web.url}${BLANK}`);
