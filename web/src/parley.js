@@ -456,8 +456,9 @@ class Leader {
     await Promise.race([restored, new Promise((ok) => setTimeout(ok, o.restoreTimeoutMs ?? 10_000))]);
     this.listenOnce();
     if (o.user && o.user.token) this.host.input((t) => this.raw.identify(t, o.user.token));
-    api.apply(this.snapshot(true));
-    this.publish(this.snapshot(true));
+    const state = this.snapshot(true);
+    api.apply(state);
+    this.publish(state);
   }
 
   /** Environment inputs: online/offline, focus, visibility (registered once per instance). */
