@@ -28,9 +28,10 @@
 #              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP;
 #              attachments (tests/e2e/attachments.mjs): online, offline across reloads,
 #              limits, from a follower tab, failing uploads
-#   widget     <parley-messenger> in Chromium (tests/widget/run.mjs, against the real
-#              server) and its rich-message, markdown and bridge parts
-#              (tests/widget_parts/run.mjs)
+#   ui         the widget, <parley-messenger>, in Chromium against the real server
+#              (tests/widget/run.mjs), its screenshot suite (tests/widget/screens.mjs,
+#              PNGs in build/screens/), and its rich-message, markdown and bridge parts
+#              (tests/widget_parts/run.mjs). "widget" is another name for this tier.
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
 #              benchmark against the server (tests/load/load.mjs), then start-up in
@@ -52,7 +53,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim server conformance web e2e widget bench)
+ALL_TIERS=(core core-wasm sim server conformance web e2e ui bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -78,7 +79,8 @@ while (($#)); do
       (($# >= 2)) || die "--seeds needs a number"
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
-    core | core-wasm | sim | server | conformance | web | e2e | widget | bench)
+    widget) [[ " ${tiers[*]-} " == *" ui "* ]] || tiers+=(ui); shift ;;
+    core | core-wasm | sim | server | conformance | web | e2e | ui | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -374,8 +376,8 @@ tier_e2e() {
   return $rc
 }
 
-tier_widget() {
-  [[ -f tests/widget/run.mjs ]] || { say "widget: no tests/widget/run.mjs"; return $SKIP; }
+tier_ui() {
+  [[ -f tests/widget/run.mjs ]] || { say "ui: no tests/widget/run.mjs"; return $SKIP; }
   ensure_npm_deps
   configure_native
   build "$NATIVE_DIR" parley_server
@@ -383,6 +385,10 @@ tier_widget() {
   local rc=0
   say "-- node tests/widget/run.mjs"
   node tests/widget/run.mjs || rc=1
+  if [[ -f tests/widget/screens.mjs ]]; then
+    say "-- node tests/widget/screens.mjs"
+    node tests/widget/screens.mjs || rc=1
+  fi
   if [[ -f tests/widget_parts/run.mjs ]]; then
     say "-- node tests/widget_parts/run.mjs"
     node tests/widget_parts/run.mjs || rc=1
