@@ -106,7 +106,7 @@ function header(s, a) {
   const waiting = s.convs.filter((c) => isWaitingForAgent(c)).length;
   return html`
     <header class="top">
-      <div class="brand"><span class="brand-mark" aria-hidden="true">P</span> Parley <span class="brand-sub">Agent console</span></div>
+      <h1 class="brand"><span class="brand-mark" aria-hidden="true">P</span> Parley <span class="brand-sub">Agent console</span></h1>
       <div class="top-stats" aria-live="polite">
         <span class="stat"><strong>${waiting}</strong> waiting for a reply</span>
         <span class="stat"><strong>${s.convs.length}</strong> conversations</span>
@@ -260,7 +260,7 @@ function threadView(s, a) {
   const typing = s.customerTyping.has(t.conv);
   const closed = c && c.status === 'closed';
   const away = c ? awayChannel(c.channels) : null;
-  const pending = s.outbox.filter((o) => o.conv === t.conv);
+  const pending = s.outbox.filter((o) => o.conv === t.conv && !(o.state === 'sending' && echoed(s, t, o)));
   return html`<main class="thread" id="main" aria-labelledby="thread-title">
     <div class="thread-head">
       <div>
@@ -327,6 +327,13 @@ function threadView(s, a) {
       </div>
     </form>
   </main>`;
+}
+
+/** The pushed copy of a message still being posted is already in the thread. */
+function echoed(s, t, o) {
+  return t.messages.some(
+    (m) => m.seq > o.after && m.author && m.author.role === 'agent' && m.author.id === s.me.id && m.body && m.body.text === o.body.text,
+  );
 }
 
 function messages(s, t, c) {

@@ -456,7 +456,11 @@ function stopTyping() {
 /** Posts an agent message; retried with the same cid, so the server stores it once. */
 async function post(conv, body) {
   if (!api) return;
-  const entry = { cid: newCid(), conv, body, state: 'sending', error: '' };
+  const t = state.thread;
+  const after = t && t.conv === conv && t.messages.length ? t.messages[t.messages.length - 1].seq : 0;
+  // `after`: the newest seq shown when it was written, so the view can hide the entry as
+  // soon as the pushed copy arrives (the push may beat the POST's answer).
+  const entry = { cid: newCid(), conv, body, after, state: 'sending', error: '' };
   state.outbox = [...state.outbox, entry];
   update(scrollToBottom);
   await deliver(entry);
