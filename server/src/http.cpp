@@ -270,6 +270,11 @@ class App {
     const bool get = method == restinio::http_method_get();
     const bool post = method == restinio::http_method_post();
     const std::string& what = parts[1];
+    const bool visitor = what == "ws" || what == "frames" || what == "events" || what == "files";
+    if (visitor && !visitor_network_) {
+      return respond(req, 503, error_body(ErrorCode::ServerError, "demo: the network is off"));
+    }
+    if (what == "demo" && !opts_.demo_dir.empty()) return demo_api(req, get, post, parts);
     if (what == "ws" && get) return upgrade_visitor(req);
     if (what == "frames" && post) return post_frame(req);
     if (what == "events" && get) return long_poll(req);
@@ -296,6 +301,7 @@ class App {
         *req, rws::activation_t::immediate,
         [this, sid](rws::ws_handle_t wsh, rws::message_handle_t m) { on_ws(sid, wsh, m, false); });
     sockets_[sid] = ws;
+    visitor_sockets_.insert(sid);
     return restinio::request_accepted();
   }
 
@@ -309,6 +315,7 @@ class App {
 
   void forget(SessionId sid) {
     sockets_.erase(sid);
+    visitor_sockets_.erase(sid);
     pending_agent_app_.erase(sid);
     service_.close_session(sid, now_ms());
   }
@@ -480,6 +487,9 @@ class App {
       return respond(req, 401, error_body(ErrorCode::Unauthorized, "agent token required"));
     }
     const TimeMs now = now_ms();
+    if (parts.size() == 3 && parts[2] == "agents" && get) {
+      return respond(req, service_.agent_directory());
+    }
     if (parts.size() < 3 || parts[2] != "conversations") {
       return respond(req, 404, error_body(ErrorCode::NotFound, "no such endpoint"));
     }
@@ -553,6 +563,66 @@ class App {
     wsh->send_message(rws::final_frame, rws::opcode_t::text_frame,
                       Json{{"type", "ready"}, {"agent", agent->id}}.dump());
   }
+
+  // -------------------------------------------------------------- demo controls
+  // Only with --demo, and with an agent token (docs/server.md, "Demo controls").
+  restinio::request_handling_status_t demo_api(const request_handle_t& req, bool get, bool post,
+                                               const std::vector<std::string>& parts) {
+    if (service_.agent_for_token(bearer(req)) == nullptr) {
+      return respond(req, 401, error_body(ErrorCode::Unauthorized, "agent token required"));
+    }
+    const TimeMs now = now_ms();
+    const std::string op = parts.size() == 3 ? parts[2] : "";
+    const std::string app = app_param(req);
+    if (op == "network" && post) {
+      const Json j = Json::parse(req->body(), nullptr, false);
+      if (!j.is_object() || !j.contains("online") || !j["online"].is_boolean()) {
+        return respond(req, 400,
+                       error_body(ErrorCode::InvalidField, "expected {\"online\": bool}"));
+      }
+      visitor_network_ = j["online"].get<bool>();
+      if (!visitor_network_) drop_visitors();
+    } else if (op == "settings" && post) {
+      HttpResult r = service_.demo_configure(app, req->body(), now);
+      if (r.status != 200) return respond(req, r);
+    } else if (op == "reset" && post) {
+      drop_visitors();
+      for (auto& [sid, ws] : sockets_) {  // agent consoles: they reconnect and re-read
+        ws->shutdown();
+        service_.close_session(sid, now);
+      }
+      sockets_.clear();
+      pending_agent_app_.clear();
+      service_.demo_reset();
+    } else if (!(op == "state" && get)) {
+      return respond(req, 404, error_body(ErrorCode::NotFound, "no such endpoint"));
+    }
+    HttpResult r = service_.demo_state(app, now);
+    if (r.status != 200) return respond(req, r);
+    Json j = Json::parse(r.body);
+    j["online"] = visitor_network_;
+    return respond(req, 200, j.dump());
+  }
+
+  // The widget's network drops: its WebSockets end without a close frame and its waiting
+  // long-polls get no answer they could use, as when a phone loses its signal.
+  void drop_visitors() {
+    const TimeMs now = now_ms();
+    for (SessionId sid : std::set<SessionId>(visitor_sockets_)) {
+      auto it = sockets_.find(sid);
+      if (it != sockets_.end()) it->second->kill();
+      forget(sid);
+    }
+    for (auto& [sid, w] : waiters_) {
+      w.timer->cancel();
+      respond(w.req, 503, error_body(ErrorCode::ServerError, "demo: the network is off"));
+      service_.close_session(sid, now);
+    }
+    waiters_.clear();
+  }
+
+  bool visitor_network_ = true;
+  std::set<SessionId> visitor_sockets_;
 
   // -------------------------------------------------------------- channels
   restinio::request_handling_status_t channel_api(const request_handle_t& req, bool get, bool post,

@@ -1,5 +1,7 @@
 #include "service.hpp"
 
+#include <date/date.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -61,6 +63,12 @@ std::string Service::new_id(std::string_view prefix) {
 const AppConfig& Service::app_named(std::string_view id) const {
   const AppConfig* a = cfg_.app(id);
   return a ? *a : cfg_.apps.front();
+}
+
+lifecycle::Policy Service::policy_for(const ConvRow& c) const {
+  lifecycle::Policy p = app_named(c.app).policy;
+  p.style = c.style;
+  return p;
 }
 
 const AppConfig& Service::app_of(const Session& s) const {
@@ -462,7 +470,7 @@ void Service::notify_agents(const ConvRow& c, const Message* m, TimeMs now) {
 }
 
 void Service::refresh_deadline(ConvRow& c) {
-  c.deadline = lifecycle::next_deadline(app_named(c.app).policy, c.ticket);
+  c.deadline = lifecycle::next_deadline(policy_for(c), c.ticket);
 }
 
 // Appends a status event when the ticket's status or number changed.
@@ -554,7 +562,7 @@ Message Service::visitor_message(ConvRow& c, const AppConfig& app, Body body,
                                  const std::string& dedupe, const std::string& cid, TimeMs now) {
   const lifecycle::Ticket before = c.ticket;
   const std::string text = body.text;
-  auto d = lifecycle::on_customer_message(app.policy, c.ticket, app.locale, text, now);
+  auto d = lifecycle::on_customer_message(policy_for(c), c.ticket, app.locale, text, now);
   c.ticket = d.ticket;
   const bool new_ticket = d.outcome == lifecycle::Outcome::NewTicket;
   if (new_ticket) {
@@ -592,7 +600,7 @@ void Service::bot_and_away(ConvRow& c, const AppConfig& app, const Message& m,
     BotReply reply = answer(m.body.text, ctx);
     Participant bot{Role::Bot, "bot", "Parley Bot"};
     if (!reply.to_queue) {
-      agent_message(c, app, bot, std::move(reply.body), "", now);
+      agent_message(c, bot, std::move(reply.body), "", now);
       return;
     }
     add_message(c, bot, std::move(reply.body), "", "", now);
@@ -624,10 +632,10 @@ void Service::bot_and_away(ConvRow& c, const AppConfig& app, const Message& m,
   }
 }
 
-Message Service::agent_message(ConvRow& c, const AppConfig& app, Participant author, Body body,
-                               const std::string& dedupe, TimeMs now) {
+Message Service::agent_message(ConvRow& c, Participant author, Body body, const std::string& dedupe,
+                               TimeMs now) {
   const lifecycle::Ticket before = c.ticket;
-  auto d = lifecycle::on_agent_message(app.policy, c.ticket, author.id, now);
+  auto d = lifecycle::on_agent_message(policy_for(c), c.ticket, author.id, now);
   c.ticket = d.ticket;
   Message m = add_message(c, std::move(author), std::move(body), dedupe, "", now);
   apply_status_change(c, before, now);
@@ -1404,7 +1412,6 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
                                         "the conversation is closed; the customer starts a new "
                                         "ticket by writing again"));
     }
-    const AppConfig& app = app_named(c->app);
     if (c->owner.kind != ControlOwner::Kind::Agent || c->owner.agent_id != a.id) {
       auto moved = handoff::transfer(c->owner, handoff::ControlRequest::ToAgent, a.id, a.name);
       if (const auto* owner = std::get_if<ControlOwner>(&moved)) {
@@ -1415,8 +1422,8 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
         if (live != live_by_user_.end()) push_presence(*c, live->second);
       }
     }
-    Message m = agent_message(*c, app, Participant{Role::Agent, a.id, a.name},
-                              std::get<Body>(parsed), dedupe, now);
+    Message m = agent_message(*c, Participant{Role::Agent, a.id, a.name}, std::get<Body>(parsed),
+                              dedupe, now);
     txn.commit();
     publish();
     return json_result(201, {{"message", protocol::to_json(m)}});
@@ -1498,7 +1505,7 @@ HttpResult Service::agent_status(const AgentConfig& a, std::string_view conv, st
     auto c = load_conv(conv);
     if (!c) return http_error(404, make_error(ErrorCode::NotFound, "no such conversation"));
     const auto before = c->ticket;
-    auto d = lifecycle::on_set_status(app_named(c->app).policy, c->ticket, *to, now);
+    auto d = lifecycle::on_set_status(policy_for(*c), c->ticket, *to, now);
     if (d.outcome == lifecycle::Outcome::Rejected) {
       return http_error(409, make_error(ErrorCode::Conflict,
                                         "cannot go from " + std::string(to_string(before.status)) +
@@ -1650,7 +1657,7 @@ TimeMs Service::tick(TimeMs now) {
       auto c = load_conv(id);
       if (!c) continue;
       const auto before = c->ticket;
-      auto d = lifecycle::on_tick(app_named(c->app).policy, c->ticket, now);
+      auto d = lifecycle::on_tick(policy_for(*c), c->ticket, now);
       c->ticket = d.ticket;
       apply_status_change(*c, before, now);
       if (c->deadline && *c->deadline <= now) c->deadline.reset();  // never spin on a deadline
@@ -1682,6 +1689,103 @@ TimeMs Service::tick(TimeMs now) {
   TimeMs next = (q.step() && !q.is_null(0)) ? q.i64(0) : 0;
   q.reset();
   return next;
+}
+
+// ------------------------------------------------------------------ agent directory
+HttpResult Service::agent_directory() const {
+  Json list = Json::array();
+  for (const auto& a : cfg_.agents) {
+    auto it = agents_online_.find(a.id);
+    list.push_back({{"id", a.id},
+                    {"name", a.name},
+                    {"present", it != agents_online_.end() && it->second > 0}});
+  }
+  return {200, Json{{"agents", list}}.dump()};
+}
+
+// ------------------------------------------------------------------ demo controls
+namespace {
+const char* demo_hours_name(const AppConfig& app) {
+  if (!app.has_hours) return "none";
+  return app.hours.holidays.empty() ? "open" : "closed";
+}
+}  // namespace
+
+HttpResult Service::demo_state(std::string_view app_id, TimeMs now) const {
+  const AppConfig* app = cfg_.app(app_id);
+  if (app == nullptr) return http_error(404, make_error(ErrorCode::NotFound, "no such app"));
+  Json j = {{"style", to_string(app->policy.style)}, {"hours", demo_hours_name(*app)}};
+  if (auto av = availability(*app, now)) {
+    j["availability"] = {{"open", av->open},
+                         {"reply_ms", av->expected_reply_ms},
+                         {"next_change", av->next_change_ts}};
+  }
+  return {200, j.dump()};
+}
+
+HttpResult Service::demo_configure(std::string_view app_id, std::string_view body, TimeMs now) {
+  AppConfig* app = nullptr;
+  for (auto& a : cfg_.apps) {
+    if (a.id == app_id || (app_id.empty() && &a == &cfg_.apps.front())) app = &a;
+  }
+  if (app == nullptr) return http_error(404, make_error(ErrorCode::NotFound, "no such app"));
+  const Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return http_error(400, make_error(ErrorCode::MalformedFrame, "expected a JSON object"));
+  }
+  std::optional<ConversationalStyle> style;
+  if (auto it = j.find("style"); it != j.end()) {
+    style = it->is_string() ? style_from_string(it->get<std::string>()) : std::nullopt;
+    if (!style) {
+      return http_error(400, make_error(ErrorCode::InvalidField,
+                                        "invalid field style: expected live_chat, "
+                                        "live_chat_returning or social_messaging"));
+    }
+  }
+  std::string hours_mode;
+  if (auto it = j.find("hours"); it != j.end()) {
+    hours_mode = it->is_string() ? it->get<std::string>() : "";
+    if (hours_mode != "none" && hours_mode != "open" && hours_mode != "closed") {
+      return http_error(400, make_error(ErrorCode::InvalidField,
+                                        "invalid field hours: expected none, open or closed"));
+    }
+  }
+  if (style) {
+    const lifecycle::Policy old = app->policy;
+    app->policy = lifecycle::Policy::defaults(*style);
+    app->policy.reopen_window_ms = old.reopen_window_ms;
+    app->policy.social_close_after_ms = old.social_close_after_ms;
+    app->policy.inactive_after_ms = old.inactive_after_ms;
+  }
+  if (!hours_mode.empty()) {
+    // "open": Monday to Friday 09:00-17:00 UTC... would depend on the clock, so "open" is
+    // around the clock and "closed" is the same office hours with today a holiday: closed
+    // now, back at the next weekday's 09:00 (UTC).
+    app->has_hours = hours_mode != "none";
+    app->hours = hours::Schedule{};
+    app->hours.tz = "UTC";
+    app->hours.reply_ms_open = 5 * 60 * 1000;
+    if (hours_mode == "closed") {
+      for (int d = 0; d < 5; ++d) app->hours.weekly[d] = {hours::Interval{9 * 60, 17 * 60}};
+      const auto day = date::floor<date::days>(
+          date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(now)));
+      app->hours.holidays = {date::format("%F", day)};
+    }
+  }
+  return demo_state(app->id, now);
+}
+
+void Service::demo_reset() {
+  Db::Txn txn(db_);
+  for (const char* table : {"files", "resume_tokens", "channel_outbox", "events", "messages",
+                            "conversations", "devices", "users"}) {
+    db_.exec(std::string("DELETE FROM ") + table);
+  }
+  txn.commit();
+  pushes_.clear();
+  agent_pushes_.clear();
+  advanced_.clear();
+  advanced_out_.clear();
 }
 
 }  // namespace parley::server

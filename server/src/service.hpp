@@ -121,6 +121,20 @@ class Service {
   HttpResult agent_handoff(const AgentConfig& a, std::string_view conv, std::string_view body,
                            TimeMs now);
 
+  // Every agent of the configuration with its presence (a live console): for handoffs.
+  HttpResult agent_directory() const;
+
+  // ------------------------------------------------------------ demo controls
+  // Only reachable when the server runs the demo (--demo); see docs/server.md.
+  // State: {"style","hours":"none"|"open"|"closed","availability"}.
+  HttpResult demo_state(std::string_view app, TimeMs now) const;
+  // Body {"style"?: live_chat|live_chat_returning|social_messaging, "hours"?: none|open|closed}.
+  // A style applies to conversations created afterwards (a conversation keeps its own).
+  HttpResult demo_configure(std::string_view app, std::string_view body, TimeMs now);
+  // Deletes every user, conversation, message, event, file and binding. The transport closes
+  // every connection first.
+  void demo_reset();
+
   // ------------------------------------------------------------ simulated channels
   HttpResult channel_outbox(std::string_view channel, std::string_view address);
   HttpResult channel_inbound(std::string_view channel, std::string_view body, TimeMs now);
@@ -164,6 +178,8 @@ class Service {
   std::string new_id(std::string_view prefix);
   const AppConfig& app_of(const Session& s) const;
   const AppConfig& app_named(std::string_view id) const;
+  // The lifecycle policy of a conversation: its app's, with the style it was created under.
+  lifecycle::Policy policy_for(const ConvRow& c) const;
   bool rate_ok(Session& s, TimeMs now);
   void publish();  // after COMMIT: turn advanced users into pushes
   void discard();  // after a rollback
@@ -196,8 +212,8 @@ class Service {
                           const std::string& cid, TimeMs now);
   void bot_and_away(ConvRow& c, const AppConfig& app, const Message& m, lifecycle::Outcome outcome,
                     TimeMs now);
-  Message agent_message(ConvRow& c, const AppConfig& app, Participant author, Body body,
-                        const std::string& dedupe, TimeMs now);
+  Message agent_message(ConvRow& c, Participant author, Body body, const std::string& dedupe,
+                        TimeMs now);
   ConvRow create_conv(const AppConfig& app, const std::string& id, const std::string& user,
                       TimeMs now);
 
