@@ -436,10 +436,15 @@ Json Service::summary_json(const ConvRow& c, TimeMs now) const {
   bool present = c.signal_level.empty() ? c.tracker.present(now) : c.signal_present;
   Json chans = Json::array();
   for (const auto& b : c.channels) chans.push_back(protocol::to_json(b));
+  auto& q = db_.prepare("SELECT name FROM users WHERE id = ?");
+  q.args(c.user);
+  const std::string user_name = q.step() ? q.str(0) : std::string();
+  q.reset();
   return Json{
       {"conv", c.id},
       {"app", c.app},
       {"user", c.user},
+      {"user_name", user_name},
       {"status", to_string(c.ticket.status)},
       {"ticket", c.ticket.number},
       {"style", to_string(c.style)},

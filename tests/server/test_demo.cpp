@@ -1,5 +1,6 @@
 // Demo controls (parley_server --demo): the style switch, business hours, reset, and the
 // agent directory used by the console's "hand off to another agent".
+#include "auth.hpp"
 #include "service_fixture.hpp"
 
 using namespace parley;
@@ -107,4 +108,22 @@ TEST_CASE("the agent directory lists every agent with its presence", "[service][
   list = fx.agent_json(fx.svc->agent_directory(), 200)["agents"];
   CHECK(list[0]["present"] == false);
   CHECK(list[1]["present"] == true);
+}
+
+TEST_CASE("the conversation summary names a signed-in customer", "[service][agent]") {
+  Fixture fx;
+  const auto& app = fx.cfg.apps.front();
+  const std::string jwt = sign_jwt_hs256(app.jwt_secret, Json{{"sub", "alex"},
+                                                              {"name", "Alex Morgan"},
+                                                              {"aud", app.jwt_audience},
+                                                              {"exp", fx.now / 1000 + 3600}});
+  auto s = fx.connect();
+  fx.hello(s, jwt);
+  fx.send(s, "c_1", "k_1", "hi");
+  CHECK(fx.agent_json(fx.svc->agent_get(fx.agent(), "c_1", fx.now), 200)["user_name"] ==
+        "Alex Morgan");
+  auto anon = fx.connect();
+  fx.hello(anon, "", "d_2");
+  fx.send(anon, "c_2", "k_2", "hi");
+  CHECK(fx.agent_json(fx.svc->agent_get(fx.agent(), "c_2", fx.now), 200)["user_name"] == "");
 }
