@@ -55,8 +55,32 @@ await esbuild.build({
   outfile: join(out, 'parley.js'),
 });
 // The widget: <parley-messenger> defined on load, plus Parley.create and mount.
+// The ES module leaves the widget's locale tables out (web/src/widget/i18n: English is built
+// in, the others are dynamic imports): each is its own module, parley-locale-<lang>.mjs,
+// loaded beside parley-widget.mjs only by a visitor who needs it. The classic script cannot
+// import a module relative to itself: it carries every table.
 const widget = { ...common, entryPoints: [join(root, 'web/src/widget/auto.js')] };
-await esbuild.build({ ...widget, format: 'esm', charset: 'utf8', outfile: join(out, 'parley-widget.mjs') });
+const LOCALES = ['fr', 'ar'];
+const splitLocales = {
+  name: 'split-locales',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(\w+)\.js$/ }, (a) => {
+      const lang = a.path.slice(2, -3);
+      if (a.kind !== 'dynamic-import' || !a.importer.endsWith(join('widget', 'i18n', 'index.js')) || !LOCALES.includes(lang)) return null;
+      return { path: `./parley-locale-${lang}.mjs`, external: true };
+    });
+  },
+};
+await esbuild.build({ ...widget, format: 'esm', charset: 'utf8', plugins: [splitLocales], outfile: join(out, 'parley-widget.mjs') });
+for (const lang of LOCALES) {
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(root, `web/src/widget/i18n/${lang}.js`)],
+    format: 'esm',
+    charset: 'utf8',
+    outfile: join(out, `parley-locale-${lang}.mjs`),
+  });
+}
 await esbuild.build({
   ...widget,
   format: 'iife',
@@ -65,6 +89,7 @@ await esbuild.build({
   footer: { js: 'Parley=Parley.default||Parley;' },
   outfile: join(out, 'parley-widget.js'),
 });
-for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', 'parley-widget.js', 'parley_core.mjs', 'parley_core.wasm']) {
+const locales = LOCALES.map((l) => `parley-locale-${l}.mjs`);
+for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', ...locales, 'parley-widget.js', 'parley_core.mjs', 'parley_core.wasm']) {
   console.log(`build/dist/${f} ${statSync(join(out, f)).size} bytes`);
 }

@@ -1,7 +1,7 @@
 // Exposes the widget parts to tests/widget_parts/run.mjs as window.WP, plus helpers:
 // audit(node) lists every element or attribute outside the allowlist, shape(node) is a
 // compact serialization for structural assertions. Security violations (CSP) are recorded.
-import { renderMarkdown, linkify, safeUrl } from '/web/src/widget/markdown.js';
+import { renderMarkdown, linkify as linkifyTemplate, safeUrl, toFragment } from '/web/src/widget/markdown.js';
 import { renderBody } from '/web/src/widget/rich.js';
 import { createBridge } from '/web/src/widget/bridge.js';
 import { enableWebviewMode } from '/web/src/widget/webview.js';
@@ -13,11 +13,15 @@ const ATTRS = new Set(
   'class href rel target src alt referrerpolicy loading type name required role aria-label aria-pressed start value disabled dir'.split(' '),
 );
 
+// lit-html renders templates with empty comment nodes as part markers: inert, and the only
+// comments allowed (a comment with content would come from parsed HTML).
+const marker = (c) => c.nodeType === 8 && /^(\?(lit\$\d+\$)?)?$/.test(c.data);
+
 function audit(root) {
   const bad = [];
   const walk = (n) => {
     for (const c of n.childNodes) {
-      if (c.nodeType === 3) continue;
+      if (c.nodeType === 3 || marker(c)) continue;
       if (c.nodeType !== 1) {
         bad.push(`node type ${c.nodeType}`);
         continue;
@@ -40,9 +44,16 @@ function audit(root) {
 
 function shape(root) {
   const out = [];
+  let text = null; // adjacent text nodes (lit-html renders parts as separate nodes) read as one
+  const flush = () => {
+    if (text) out.push(JSON.stringify(text));
+    text = null;
+  };
   for (const c of root.childNodes) {
-    if (c.nodeType === 3) out.push(JSON.stringify(c.data));
+    if (marker(c)) continue;
+    if (c.nodeType === 3) text = (text || '') + c.data;
     else {
+      flush();
       const attrs = ['href', 'start', 'src', 'alt']
         .filter((a) => c.hasAttribute(a))
         .map((a) => `${a}=${c.getAttribute(a)}`);
@@ -50,10 +61,13 @@ function shape(root) {
       out.push(`${c.tagName.toLowerCase()}${attrs.length ? `[${attrs.join(' ')}]` : ''}${inner ? `(${inner})` : ''}`);
     }
   }
+  flush();
   return out.join(' ');
 }
 
 const violations = [];
 document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+
+const linkify = (s) => toFragment(linkifyTemplate(s));
 
 window.WP = { renderMarkdown, linkify, safeUrl, renderBody, createBridge, enableWebviewMode, audit, shape, violations };

@@ -11,24 +11,25 @@
 // the element is connected uses that instance instead of creating one; `el.createOptions`
 // adds Parley.create options (coreModuleUrl, requireConsent, user, …).
 
+//
+// Rendering: view() is a pure function of the API's state plus the widget's own UI state
+// (open, view, conv, sheet); lit-html renders it into the shadow root on every change
+// (update() batches API events into one render per microtask). Interpolated values are text
+// and attribute values, never HTML. The composer's text is the textarea's own state, read on
+// input and written by setText().
+
+import { html, keyed, nothing, render } from './lit.js';
 import { create } from '../parley.js';
 import { renderBody, setBodyRenderer } from './body.js';
-import { renderBody as renderRich } from './rich.js';
-import { h, reconcile } from './dom.js';
-import { pickLocale } from './i18n/index.js';
+import { loadLocale, pickLocale } from './i18n/index.js';
 import { styleSheet } from './styles.js';
 
 export { renderBody, setBodyRenderer };
 
-// Messages render through the rich renderer (markdown for agents and bots, safe links,
-// quick replies, buttons, carousel, form, CSAT), all built as inert DOM.
-setBodyRenderer(renderRich);
-
 const TAG = 'parley-messenger';
 const TYPING_IDLE_MS = 3000;
 const RECONNECTING = new Set(['connecting', 'handshaking', 'backoff']);
-const SVG = 'http://www.w3.org/2000/svg';
-const ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
+const CHANNELS = ['sms', 'whatsapp', 'email', 'device'];
 
 /** A short notification beep (WebAudio, no asset). */
 function beep() {
@@ -63,25 +64,27 @@ export class ParleyMessenger extends HTMLElement {
     delete this.parley;
     this.parley = given;
     this.createOptions = this.createOptions || {};
+    this.isOpen = false;
     this.view = 'thread'; // 'thread' | 'list'
     this.conv = null; // the conversation shown in the thread (null: a new one on send)
+    this.text = ''; // the composer's text (mirrors the textarea)
     this.editing = null; // cid of the queued message being edited
-    this.nodes = new Map(); // message key -> { sig, el }
+    this.sheet = null; // the handoff sheet: { ch, err, busy, done: null | 'device' | text }
+    this.cache = new Map(); // message key -> [signature, template]
     this.marked = new Map(); // conv -> last seq we marked read
     this.error = null;
     this.off = [];
   }
 
   connectedCallback() {
-    if (!this.shadowRoot) this.build();
+    if (!this.shadowRoot) {
+      this.attachShadow({ mode: 'open' }).adoptedStyleSheets = [styleSheet()];
+      this.applyLocale();
+    }
     if (this.started) return;
     this.started = true;
     if (this.parley) this.bind(this.parley);
     else this.createInstance();
-  }
-
-  disconnectedCallback() {
-    // Moving the element keeps it; removal for good is destroy().
   }
 
   attributeChangedCallback() {
@@ -89,11 +92,8 @@ export class ParleyMessenger extends HTMLElement {
   }
 
   async createInstance() {
-    const appId = this.getAttribute('app-id');
-    const server = this.getAttribute('server');
     try {
-      const p = await create({ appId, server, locale: this.l10n.locale, ...this.createOptions });
-      this.bind(p);
+      this.bind(await create({ appId: this.getAttribute('app-id'), server: this.getAttribute('server'), locale: this.l10n.locale, ...this.createOptions }));
     } catch (e) {
       this.showError(e);
     }
@@ -107,116 +107,23 @@ export class ParleyMessenger extends HTMLElement {
     if (this.parley && this.ownsParley) await this.parley.destroy();
   }
 
-  // ------------------------------------------------------------------ structure
-  build() {
-    const root = this.attachShadow({ mode: 'open' });
-    root.adoptedStyleSheets = [styleSheet()];
-    const t = (k) => this.t(k);
-    this.badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
-    this.launcher = h('button', {
-      class: 'launcher',
-      type: 'button',
-      'aria-haspopup': 'dialog',
-      'aria-expanded': 'false',
-      onclick: () => (this.panel.hidden ? this.open() : this.close()),
-    });
-    const svg = document.createElementNS(SVG, 'svg');
-    const path = document.createElementNS(SVG, 'path');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('aria-hidden', 'true');
-    path.setAttribute('d', ICON);
-    svg.append(path);
-    this.launcher.append(svg, this.badge);
-
-    this.titleEl = h('h2', { id: 'pt' });
-    this.subEl = h('p');
-    this.backBtn = h('button', { type: 'button', class: 'back', onclick: () => this.showList() }, '‹');
-    this.closeBtn = h('button', { type: 'button', class: 'x', onclick: () => this.close(true) }, '×');
-    this.moreBtn = h('button', { type: 'button', class: 'more', 'aria-expanded': 'false', onclick: () => this.toggleSheet() }, '⇄');
-    this.sheet = h('div', { class: 'sheet', hidden: true });
-    this.ended = h('div', { class: 'ended', hidden: true });
-    this.banners = h('div', { class: 'banners' });
-    this.listEl = h('ul', { class: 'list' });
-    this.newBtn = h('button', { type: 'button', class: 'primary', onclick: () => this.newConversation() });
-    this.listView = h('div', { class: 'listview' }, this.listEl, this.newBtn);
-    // column-reverse: the scroll position is anchored at the bottom, so new messages stay in
-    // view and older pages prepended at the top (or messages settling their real height,
-    // content-visibility) do not move what the visitor is reading.
-    this.inner = h('div', { class: 'inner' });
-    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', tabindex: '0' }, this.inner);
-    this.log.addEventListener('scroll', () => this.onScroll(), { passive: true });
-    this.typingEl = h('div', { class: 'typing', role: 'status' });
-    this.ta = h('textarea', {
-      rows: '1',
-      enterkeyhint: 'send',
-      oninput: () => this.onInput(),
-      onkeydown: (e) => {
-        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-          e.preventDefault();
-          this.submit();
-        }
-      },
-    });
-    this.sendBtn = h('button', { type: 'submit', class: 'send' });
-    this.editBar = h('div', { class: 'editing', hidden: true });
-    this.form = h(
-      'form',
-      {
-        onsubmit: (e) => {
-          e.preventDefault();
-          this.submit();
-        },
-      },
-      this.editBar,
-      h('div', { class: 'row' }, this.ta, this.sendBtn),
-    );
-    this.threadView = h('div', { class: 'threadview' }, this.log, this.typingEl, this.sheet, this.ended, this.form);
-    this.panel = h(
-      'div',
-      {
-        class: 'panel',
-        role: 'dialog',
-        'aria-labelledby': 'pt',
-        hidden: true,
-        onkeydown: (e) => {
-          if (e.key === 'Escape') {
-            e.stopPropagation();
-            this.close(true);
-          }
-        },
-      },
-      h('header', null, this.backBtn, h('div', { class: 't' }, this.titleEl, this.subEl), this.moreBtn, this.closeBtn),
-      this.banners,
-      this.listView,
-      this.threadView,
-    );
-    root.append(this.panel, this.launcher);
-    this.applyLocale();
-  }
-
   t(key, vars) {
     return this.l10n.t(key, vars);
   }
 
+  $(sel) {
+    return this.shadowRoot.querySelector(sel);
+  }
+
   applyLocale() {
-    this.l10n = pickLocale(this.getAttribute('locale') || this.createOptions.locale);
-    const { locale, dir } = this.l10n;
+    const l10n = (this.l10n = pickLocale(this.getAttribute('locale') || this.createOptions.locale));
+    if (l10n.pending) this.localeReady = loadLocale(l10n.pending).then(() => this.l10n === l10n && this.applyLocale(), () => {});
+    const { locale } = l10n;
     this.fmtDay = new Intl.DateTimeFormat(locale, { weekday: 'long', month: 'long', day: 'numeric' });
     this.fmtTime = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' });
     this.fmtWhen = new Intl.DateTimeFormat(locale, { weekday: 'long', hour: 'numeric', minute: '2-digit' });
-    this.panel.setAttribute('dir', dir);
-    this.panel.setAttribute('lang', locale);
-    const t = (k) => this.t(k);
-    this.closeBtn.setAttribute('aria-label', t('close'));
-    this.backBtn.setAttribute('aria-label', t('back'));
-    this.moreBtn.setAttribute('aria-label', t('handoff'));
-    this.newBtn.textContent = t('newConversation');
-    this.listEl.setAttribute('aria-label', t('conversations'));
-    this.log.setAttribute('aria-label', t('log'));
-    this.ta.setAttribute('aria-label', t('composer'));
-    this.ta.setAttribute('placeholder', t('placeholder'));
-    this.nodes.clear();
-    this.renderAll();
+    this.cache.clear();
+    this.render();
   }
 
   // ------------------------------------------------------------------ state
@@ -224,20 +131,9 @@ export class ParleyMessenger extends HTMLElement {
     this.parley = parley;
     this.ownsParley = !this._given;
     const on = (name, fn) => this.off.push(parley.on(name, fn));
-    on('conversations', () => {
-      this.renderList();
-      this.renderHeader();
-      this.renderTyping();
-    });
-    on('messages', ({ conv }) => {
-      if (conv === this.conv) this.renderThread();
-      if (conv === this.conv && this.linkWait) this.renderLink();
-    });
-    on('connection', () => this.renderBanners());
-    on('storage', () => this.renderBanners());
-    on('availability', () => this.renderHeader());
+    for (const name of ['conversations', 'messages', 'connection', 'storage', 'availability']) on(name, () => this.update());
     on('unread', (n) => {
-      this.renderLauncher();
+      this.update();
       // Every tab shows the count in the title; only the leader tab beeps (page hidden).
       const base = document.title.replace(/^\(\d+\) /, '');
       document.title = n ? `(${n}) ${base}` : base;
@@ -247,12 +143,12 @@ export class ParleyMessenger extends HTMLElement {
     on('error', (e) => this.showError(e));
     on('wiped', () => {
       this.conv = null;
-      this.nodes.clear();
-      this.renderAll();
+      this.cache.clear();
+      this.update();
     });
-    this.onVisible = () => this.markRead();
-    document.addEventListener('visibilitychange', this.onVisible);
-    this.off.push(() => document.removeEventListener('visibilitychange', this.onVisible));
+    const onVisible = () => this.markRead();
+    document.addEventListener('visibilitychange', onVisible);
+    this.off.push(() => document.removeEventListener('visibilitychange', onVisible));
     // A link from "continue on another device": <page>#parley-resume=<token>.
     const m = /[#&]parley-resume=([^&]+)/.exec(location.hash);
     if (m) {
@@ -260,7 +156,7 @@ export class ParleyMessenger extends HTMLElement {
       this.act(() => parley.resume(decodeURIComponent(m[1])));
     }
     this.lastUnread = parley.unread;
-    this.renderAll();
+    this.render();
   }
 
   set parley(p) {
@@ -280,82 +176,117 @@ export class ParleyMessenger extends HTMLElement {
     return this.entries().find((e) => e.conv.id === conv);
   }
 
-  renderAll() {
-    this.renderLauncher();
-    this.renderBanners();
-    this.renderHeader();
-    this.renderList();
-    this.renderThread();
-    this.renderTyping();
-    this.renderComposer();
+  /** Renders on the next microtask (several API events → one render). */
+  update() {
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => this.render());
   }
 
-  renderLauncher() {
-    const n = this.parley ? this.parley.unread : 0;
-    this.badge.hidden = !n;
-    this.badge.textContent = n > 99 ? '99+' : String(n);
-    this.launcher.setAttribute('aria-label', n ? this.t('openUnread', { n }) : this.t('open'));
-  }
-
-  renderBanners() {
-    const p = this.parley;
-    const items = [];
-    const banner = (cls, text, button) => h('div', { class: `banner ${cls}`, role: 'status' }, h('span', null, text), button);
-    if (p) {
-      if (p.connection === 'offline') items.push(banner('off', this.t('offline')));
-      else if (RECONNECTING.has(p.connection)) items.push(banner('', this.t('reconnecting')));
-      if (!p.storage.persistent) {
-        const consent = /consent/.test(p.storage.reason);
-        const btn = consent && h('button', { type: 'button', onclick: () => this.act(() => p.consent()) }, this.t('saveHistory'));
-        items.push(banner('info', this.t(consent ? 'consentNote' : 'notSaved'), btn));
-      }
+  render() {
+    this.pending = false;
+    if (!this.shadowRoot) return;
+    render(this.view_(), this.shadowRoot);
+    if (this.stick) {
+      this.$('.log').scrollTop = 0; // the newest message (column-reverse: 0 is the bottom)
+      this.stick = false;
     }
-    if (this.error) {
-      const dismiss = h('button', { type: 'button', onclick: () => ((this.error = null), this.renderBanners()) }, this.t('dismiss'));
-      items.push(banner('off', this.t('error', { reason: this.error }), dismiss));
-    }
-    this.banners.replaceChildren(...items);
+    this.markRead();
   }
 
   showError(e) {
     this.error = (e && (e.message || e.code)) || String(e);
-    this.renderBanners();
+    this.update();
   }
 
-  renderHeader() {
-    const thread = this.view === 'thread';
-    this.backBtn.hidden = !thread || !this.entries().length;
-    this.listView.hidden = thread;
-    this.threadView.hidden = !thread;
-    const entry = thread && this.conv && this.entry(this.conv);
-    const owner = entry && entry.conv.owner;
-    let title = this.t('title');
-    if (thread && entry) title = entry.conv.subject || this.t('untitled');
-    this.titleEl.textContent = title;
-    let sub = '';
-    if (owner && owner.kind === 'agent' && owner.agent_name) sub = owner.agent_name;
-    else if (owner && owner.kind === 'queue' && owner.queue_position) sub = this.t('queue', { n: owner.queue_position });
-    else if (owner && owner.kind === 'bot') sub = this.t('botAnswering');
-    this.moreBtn.hidden = !entry;
-    // Live chat: a closed conversation is over; offer a new one instead of the composer.
-    const over = !!entry && entry.conv.status === 'closed' && entry.conv.style === 'live_chat';
-    if (over && this.ended.hidden) {
-      this.ended.replaceChildren(h('p', null, this.t('ended')), h('button', { type: 'button', class: 'primary', onclick: () => this.restart() }, this.t('startNew')));
+  async act(fn) {
+    try {
+      await fn();
+    } catch (e) {
+      this.showError(e);
     }
-    this.ended.hidden = !over;
-    this.form.hidden = over;
-    if (over) this.sheet.hidden = true;
+  }
+
+  // ------------------------------------------------------------------ view
+  view_() {
+    const t = (k, v) => this.t(k, v);
+    const { locale, dir } = this.l10n;
+    const p = this.parley;
+    const n = p ? p.unread : 0;
+    const entries = this.entries();
+    const thread = this.view === 'thread';
+    const entry = thread && this.conv && entries.find((e) => e.conv.id === this.conv);
+    const conv = entry && entry.conv;
+    // Live chat: a closed conversation is over; offer a new one instead of the composer.
+    const over = !!conv && conv.status === 'closed' && conv.style === 'live_chat';
+    const editing = !!this.editing;
+    return html`<div class="panel" role="dialog" aria-labelledby="pt" ?hidden=${!this.isOpen} dir=${dir} lang=${locale} @keydown=${(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          this.close(true);
+        }
+      }}><header><button type="button" class="back" aria-label=${t('back')} ?hidden=${!thread || !entries.length} @click=${() => this.showList()}>‹</button><div class="t"><h2 id="pt">${conv ? conv.subject || t('untitled') : t('title')}</h2>${this.subtitle(conv)}</div><button type="button" class="more" aria-label=${t('handoff')} aria-expanded=${!!this.sheet} ?hidden=${!conv} @click=${() => this.toggleSheet()}>⇄</button><button type="button" class="x" aria-label=${t('close')} @click=${() => this.close(true)}>×</button></header>
+<div class="banners">${this.banners()}</div>
+<div class="listview" ?hidden=${thread}><ul class="list" aria-label=${t('conversations')}>${
+        entries.length
+          ? entries.map(
+              (e) => html`<li><button type="button" class="conv" data-conv=${e.conv.id} @click=${() => this.openThread(e.conv.id, true)}><span class="s"><span>${e.conv.subject || t('untitled')}</span>${
+                e.unread ? html`<span class="n" aria-label=${t('unread', { n: e.unread })}>${e.unread}</span>` : nothing
+              }</span><span class="p">${e.preview || e.conv.preview || ''}</span></button></li>`,
+            )
+          : html`<li class="empty">${t('noConversations')}</li>`
+      }</ul><button type="button" class="primary" @click=${() => this.openThread(null, true)}>${t('newConversation')}</button></div>
+<div class="threadview" ?hidden=${!thread}><div class="log" role="log" aria-live="polite" tabindex="0" aria-label=${t('log')} @scroll=${{ handleEvent: () => this.onScroll(), passive: true }}><div class="inner">${this.thread()}</div></div><div class="typing" role="status">${this.typing(entry)}</div><div class="sheet" ?hidden=${!this.sheet || over}>${this.sheetView()}</div><div class="ended" ?hidden=${!over}><p>${t('ended')}</p><button type="button" class="primary" @click=${() => this.restart()}>${t('startNew')}</button></div><form ?hidden=${over} @submit=${(e) => {
+        e.preventDefault();
+        this.submit();
+      }}><div class="editing" ?hidden=${!editing}><span>${t('editing')}</span><button type="button" @click=${() => this.stopEdit()}>${t('cancelEdit')}</button></div><div class="row"><textarea rows="1" enterkeyhint="send" aria-label=${t('composer')} placeholder=${t('placeholder')} @input=${(e) => this.onInput(e.target.value)} @keydown=${(e) => {
+        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+          e.preventDefault();
+          this.submit();
+        }
+      }}></textarea><button type="submit" class="send">${t(editing ? 'save' : 'send')}</button></div></form></div></div><button class="launcher" type="button" aria-haspopup="dialog" aria-expanded=${this.isOpen} aria-label=${n ? t('openUnread', { n }) : t('open')} @click=${() => (this.isOpen ? this.close() : this.open())}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" aria-hidden="true" ?hidden=${!n}>${n > 99 ? '99+' : n}</span></button>`;
+  }
+
+  /** Who answers and the business hours, under the title. */
+  subtitle(conv) {
+    const owner = conv && conv.owner;
+    const parts = [];
+    if (owner && owner.kind === 'agent' && owner.agent_name) parts.push(owner.agent_name);
+    else if (owner && owner.kind === 'queue' && owner.queue_position) parts.push(this.t('queue', { n: owner.queue_position }));
+    else if (owner && owner.kind === 'bot') parts.push(this.t('botAnswering'));
     const a = this.parley && this.parley.availability;
     if (a) {
-      const avail = a.open
-        ? this.t('replyIn', { d: this.duration(a.reply_ms) })
-        : a.next_change
-          ? this.t('awayUntil', { when: this.fmtWhen.format(a.next_change) })
-          : this.t('away');
-      sub = sub ? `${sub} · ${avail}` : avail;
+      parts.push(
+        a.open
+          ? this.t('replyIn', { d: this.duration(a.reply_ms) })
+          : a.next_change
+            ? this.t('awayUntil', { when: this.fmtWhen.format(a.next_change) })
+            : this.t('away'),
+      );
     }
-    this.subEl.textContent = sub;
-    this.subEl.hidden = !sub;
+    return parts.length ? html`<p>${parts.join(' · ')}</p>` : nothing;
+  }
+
+  banners() {
+    const p = this.parley;
+    const out = [];
+    const banner = (cls, text, label, fn) =>
+      out.push(html`<div class="banner ${cls}" role="status"><span>${text}</span>${label ? html`<button type="button" @click=${fn}>${label}</button>` : nothing}</div>`);
+    if (p) {
+      if (p.connection === 'offline') banner('off', this.t('offline'));
+      else if (RECONNECTING.has(p.connection)) banner('', this.t('reconnecting'));
+      if (!p.storage.persistent) {
+        const consent = /consent/.test(p.storage.reason);
+        banner('info', this.t(consent ? 'consentNote' : 'notSaved'), consent && this.t('saveHistory'), () => this.act(() => p.consent()));
+      }
+    }
+    if (this.error) {
+      banner('off', this.t('error', { reason: this.error }), this.t('dismiss'), () => {
+        this.error = null;
+        this.render();
+      });
+    }
+    return out;
   }
 
   duration(ms) {
@@ -364,119 +295,86 @@ export class ParleyMessenger extends HTMLElement {
     return new Intl.NumberFormat(this.l10n.locale, { style: 'unit', unit, unitDisplay: 'short' }).format(v);
   }
 
-  size(bytes) {
-    const [v, unit] = bytes < 1024 ? [bytes, 'byte'] : bytes < 1048576 ? [bytes / 1024, 'kilobyte'] : [bytes / 1048576, 'megabyte'];
-    return new Intl.NumberFormat(this.l10n.locale, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }).format(v);
-  }
-
-  renderList() {
-    const entries = this.entries();
-    const items = entries.map((e) => {
-      const c = e.conv;
-      return h(
-        'li',
-        null,
-        h(
-          'button',
-          { type: 'button', class: 'conv', 'data-conv': c.id, onclick: () => this.openThread(c.id, true) },
-          h('span', { class: 's' }, h('span', null, c.subject || this.t('untitled')), e.unread ? h('span', { class: 'n', 'aria-label': this.t('unread', { n: e.unread }) }, String(e.unread)) : null),
-          h('span', { class: 'p' }, e.preview || c.preview || ''),
-        ),
-      );
-    });
-    if (!items.length) items.push(h('li', { class: 'empty' }, this.t('noConversations')));
-    this.listEl.replaceChildren(...items);
-  }
-
   authorName(author) {
-    if (!author) return '';
     if (author.role === 'visitor') return this.t('you');
     if (author.role === 'system') return this.t('system');
     return author.name || this.t(author.role === 'bot' ? 'bot' : 'agent');
   }
 
-  renderThread() {
-    if (!this.log) return;
+  typing(entry) {
+    if (!entry || !entry.typing) return '';
+    const o = entry.conv.owner || {};
+    return this.t('typing', { name: o.agent_name || this.t(o.kind === 'bot' ? 'bot' : 'someone') });
+  }
+
+  /**
+   * The thread: day separators and messages. Rows are keyed: a row whose position now holds
+   * another key is rendered afresh, so a message's nodes (and a rich message's state, such as
+   * a used quick reply) never move to another message. Templates are cached per message and
+   * signature, so an unchanged message costs a comparison.
+   */
+  thread() {
     const items = this.conv && this.parley ? this.parley.messages(this.conv) : [];
-    const out = [];
-    const seen = new Set();
+    const rows = [];
     let day = '';
     let prevAuthor = '';
-    if (this.loadingOlder) out.push(this.olderEl || (this.olderEl = h('div', { class: 'older', role: 'status' }, this.t('loadingOlder'))));
     for (const it of items) {
       const m = it.message;
       const dk = dayKey(m.ts);
       if (dk !== day) {
         day = dk;
         prevAuthor = '';
-        const k = `d:${dk}`;
-        out.push(this.keyed(k, k, () => h('div', { class: 'day', role: 'separator' }, this.fmtDay.format(m.ts))));
-        seen.add(k);
+        rows.push(keyed(dk, html`<div class="day" role="separator">${this.fmtDay.format(m.ts)}</div>`));
       }
       const who = `${m.author.role}:${m.author.id || ''}:${m.author.name || ''}`;
       const showName = who !== prevAuthor;
       prevAuthor = who;
       const sig = JSON.stringify([it.state, m.body, m.deleted, m.edited_ts, it.error && it.error.message, showName, m.author.name, this.editing === it.key]);
-      out.push(this.keyed(it.key, sig, () => this.messageNode(it, showName)));
-      seen.add(it.key);
+      let c = this.cache.get(it.key);
+      if (!c || c[0] !== sig) this.cache.set(it.key, (c = [sig, this.message(it, showName)]));
+      rows.push(keyed(it.key, c[1]));
     }
-    for (const k of this.nodes.keys()) if (!seen.has(k)) this.nodes.delete(k);
-    reconcile(this.inner, out);
-    if (this.stick) {
-      this.log.scrollTop = 0; // the newest message (column-reverse: 0 is the bottom)
-      this.stick = false;
-    }
-    this.markRead();
+    if (this.cache.size > rows.length * 2 + 100) this.cache.clear();
+    return html`${this.loadingOlder ? html`<div class="older" role="status">${this.t('loadingOlder')}</div>` : nothing}${rows}`;
   }
 
-  keyed(key, sig, make) {
-    const cur = this.nodes.get(key);
-    if (cur && cur.sig === sig) return cur.el;
-    const el = make();
-    this.nodes.set(key, { sig, el });
-    return el;
-  }
-
-  messageNode(it, showName) {
+  message(it, showName) {
     const m = it.message;
-    const me = m.author.role === 'visitor';
-    const cls = `msg ${me ? 'me' : m.author.role === 'system' ? 'system' : 'them'} ${it.state}`;
-    const ctx = {
-      t: (k, v) => this.t(k, v),
-      locale: this.l10n.locale,
-      size: (b) => this.size(b),
-      author: m.author,
-      labels: { submit: this.t('send'), rate: (n, scale) => `${n} / ${scale}` },
-      fileBase: this.getAttribute('server') || undefined,
-      onAction: (a) => this.onRichAction(m.conv, a),
-    };
-    const body = m.deleted ? h('div', { class: 'del' }, this.t('deleted')) : renderBody(m.body, ctx);
-    const meta = [h('time', { datetime: new Date(m.ts).toISOString() }, this.fmtTime.format(m.ts))];
-    if (m.edited_ts) meta.push(h('span', null, this.t('edited')));
-    if (me) {
-      const reason = it.error ? it.error.message || it.error.code : '';
-      meta.push(h('span', { class: 'state', 'data-state': it.state }, this.t(`state_${it.state}`, { reason })));
-      const btn = (label, fn) => h('button', { type: 'button', 'data-action': label, onclick: () => this.act(fn) }, this.t(label));
-      const cid = m.cid || it.key;
-      if (it.state === 'failed') {
-        meta.push(btn('retry', () => this.parley.retry(cid)), btn('delete', () => this.parley.cancel(cid)));
-      } else if (it.state === 'queued') {
-        meta.push(btn('edit', () => this.startEdit(cid, m.body.text || '')), btn('cancel', () => this.parley.cancel(cid)));
-      }
-    }
-    return h(
-      'div',
-      { class: cls, 'data-key': it.key },
-      showName && m.author.role !== 'system' ? h('div', { class: 'who' }, this.authorName(m.author)) : null,
-      h('div', { class: 'bubble' }, body),
-      h('div', { class: 'meta' }, meta),
-    );
+    const t = (k, v) => this.t(k, v);
+    const role = m.author.role;
+    const me = role === 'visitor';
+    const cid = m.cid || it.key;
+    const btn = (label, fn) => html`<button type="button" data-action=${label} @click=${() => this.act(fn)}>${t(label)}</button>`;
+    const body = m.deleted
+      ? html`<div class="del">${t('deleted')}</div>`
+      : renderBody(m.body, {
+          t,
+          locale: this.l10n.locale,
+          author: m.author,
+          labels: { submit: t('send'), rate: (n, scale) => `${n} / ${scale}` },
+          fileBase: this.getAttribute('server') || undefined,
+          onAction: (a) => this.onRichAction(m.conv, a),
+        });
+    return html`<div class="msg ${me ? 'me' : role === 'system' ? 'system' : 'them'} ${it.state}" data-key=${it.key}>${
+      showName && role !== 'system' ? html`<div class="who">${this.authorName(m.author)}</div>` : nothing
+    }<div class="bubble"><div class="pl-body">${body}</div></div><div class="meta"><time datetime=${new Date(m.ts).toISOString()}>${this.fmtTime.format(m.ts)}</time>${
+      m.edited_ts ? html`<span>${t('edited')}</span>` : nothing
+    }${
+      me
+        ? html`<span class="state" data-state=${it.state}>${t(`state_${it.state}`, { reason: it.error ? it.error.message || it.error.code : '' })}</span>${
+            it.state === 'failed'
+              ? [btn('retry', () => this.parley.retry(cid)), btn('delete', () => this.parley.cancel(cid))]
+              : it.state === 'queued'
+                ? [btn('edit', () => this.startEdit(cid, m.body.text || '')), btn('cancel', () => this.parley.cancel(cid))]
+                : nothing
+          }`
+        : nothing
+    }</div></div>`;
   }
 
-  /** A rich message's action (quick reply, button): sent as the visitor's reply. */
+  /** A rich message's action (quick reply, button, form, CSAT): sent as the visitor's reply. */
   onRichAction(conv, action) {
     if (!action) return;
-    // The rich renderer's actions become the visitor's reply, as text the agent can read.
     let text = '';
     if (typeof action === 'string') text = action;
     else if (action.type === 'reply') text = String(action.value ?? action.label ?? '');
@@ -490,50 +388,29 @@ export class ParleyMessenger extends HTMLElement {
     this.act(() => this.parley.send(conv, body));
   }
 
-  async act(fn) {
-    try {
-      await fn();
-    } catch (e) {
-      this.showError(e);
-    }
-  }
-
-  renderTyping() {
-    const e = this.conv && this.entry(this.conv);
-    let text = '';
-    if (e && e.typing) {
-      const o = e.conv.owner || {};
-      text = this.t('typing', { name: o.agent_name || (o.kind === 'bot' ? this.t('bot') : this.t('someone')) });
-    }
-    if (this.typingEl.textContent !== text) this.typingEl.textContent = text;
-  }
-
   // ------------------------------------------------------------------ panel
   /** Opens the panel (a user action): the thread of the current conversation, composer focused. */
   open() {
     const entries = this.entries();
     if (!this.conv && entries.length) this.conv = entries[0].conv.id;
-    this.panel.hidden = false;
-    this.launcher.setAttribute('aria-expanded', 'true');
+    this.isOpen = true;
     this.openThread(this.conv, true);
   }
 
   close(returnFocus) {
-    if (this.panel.hidden) return;
+    if (!this.isOpen) return;
     this.setTyping(false);
-    this.panel.hidden = true;
-    this.launcher.setAttribute('aria-expanded', 'false');
-    if (returnFocus) this.launcher.focus();
+    this.isOpen = false;
+    this.render();
+    if (returnFocus) this.$('.launcher').focus();
   }
 
   showList() {
     this.saveDraft();
     this.setTyping(false);
     this.view = 'list';
-    this.renderHeader();
-    this.renderList();
-    const first = this.listEl.querySelector('button') || this.newBtn;
-    first.focus();
+    this.render();
+    this.$('.list button,.listview .primary').focus();
   }
 
   openThread(conv, focus) {
@@ -542,32 +419,22 @@ export class ParleyMessenger extends HTMLElement {
       this.saveDraft();
       this.setTyping(false);
       this.editing = null;
-      this.sheet.hidden = true;
-      this.linkWait = null;
+      this.sheet = null;
     }
     this.conv = conv || null;
     this.view = 'thread';
-    this.nodes.clear();
     this.stick = true;
     if (conv && this.parley) this.act(() => this.parley.openConversation(conv));
-    this.renderHeader();
-    this.renderThread();
-    this.renderTyping();
-    this.renderComposer();
-    if (changed || !this.ta.value) this.ta.value = this.loadDraft();
-    if (focus) this.ta.focus();
-  }
-
-  newConversation() {
-    this.openThread(null, true);
+    this.render();
+    if (changed || !this.text) this.setText(this.loadDraft());
+    if (focus) this.$('textarea').focus();
   }
 
   markRead() {
     const p = this.parley;
-    if (!p || !this.conv || this.panel.hidden || this.view !== 'thread' || document.visibilityState !== 'visible') return;
-    const items = p.messages(this.conv);
+    if (!p || !this.conv || !this.isOpen || this.view !== 'thread' || document.visibilityState !== 'visible') return;
     let seq = 0;
-    for (const it of items) if (it.message.seq > seq) seq = it.message.seq;
+    for (const it of p.messages(this.conv)) if (it.message.seq > seq) seq = it.message.seq;
     const e = this.entry(this.conv);
     if (!seq || (e && e.conv.read_seq >= seq && !e.unread) || this.marked.get(this.conv) >= seq) return;
     this.marked.set(this.conv, seq);
@@ -576,22 +443,22 @@ export class ParleyMessenger extends HTMLElement {
 
   onScroll() {
     const p = this.parley;
-    const log = this.log;
+    const log = this.$('.log');
     if (!p || !this.conv || this.loadingOlder || log.scrollHeight - log.clientHeight + log.scrollTop > 32) return;
     const items = p.messages(this.conv);
     if (!items.length || items[0].message.seq <= 1) return; // the whole history is here
     this.loadingOlder = true;
+    this.render();
     const done = () => {
       this.loadingOlder = false;
-      this.renderThread();
+      this.render();
     };
     p.loadOlder(this.conv).then(() => setTimeout(done, 300), (e) => (done(), this.showError(e)));
   }
 
   async restart() {
     try {
-      const conv = await this.parley.startConversation('');
-      this.openThread(conv, true);
+      this.openThread(await this.parley.startConversation(''), true);
     } catch (e) {
       this.showError(e);
     }
@@ -600,70 +467,58 @@ export class ParleyMessenger extends HTMLElement {
   // ------------------------------------------------------------------ handoff
   /** The "continue elsewhere" sheet: SMS, WhatsApp, email (an address) or another device (a link). */
   toggleSheet() {
-    const show = this.sheet.hidden;
-    this.moreBtn.setAttribute('aria-expanded', String(show));
-    this.linkWait = null;
-    if (!show) {
-      this.sheet.hidden = true;
-      this.moreBtn.focus();
-      return;
-    }
-    const t = (k, v) => this.t(k, v);
-    const sel = h('select', { id: 'hc', onchange: () => kind() }, ['sms', 'whatsapp', 'email', 'device'].map((c) => h('option', { value: c }, t(`ch_${c}`))));
-    const addr = h('input', { id: 'ha', required: true });
-    const addrLabel = h('label', { for: 'ha' });
-    const err = h('p', { class: 'err', role: 'alert' });
-    const go = h('button', { type: 'submit', class: 'primary' });
-    const kind = () => {
-      const c = sel.value;
-      const mail = c === 'email';
-      addr.type = mail ? 'email' : 'tel';
-      addr.autocomplete = mail ? 'email' : 'tel';
-      addrLabel.textContent = t(mail ? 'emailAddress' : 'phone');
-      addr.hidden = addrLabel.hidden = c === 'device';
-      addr.required = c !== 'device';
-      go.textContent = t(c === 'device' ? 'getLink' : 'continue');
-      err.textContent = '';
-    };
-    kind();
-    const form = h(
-      'form',
-      {
-        'aria-labelledby': 'hh',
-        onsubmit: async (e) => {
-          e.preventDefault();
-          const c = sel.value;
-          err.textContent = '';
-          go.disabled = true;
-          try {
-            await this.parley.requestHandoff(this.conv, c, c === 'device' ? '' : addr.value.trim());
-            this.handoffDone(c, addr.value.trim());
-          } catch (x) {
-            err.textContent = x && x.code === 'invalid_field' && c !== 'device' ? t(c === 'email' ? 'badEmail' : 'badPhone') : t('error', { reason: (x && x.message) || x });
-            go.disabled = false;
-            (c === 'device' ? sel : addr).focus();
-          }
-        },
-      },
-      h('h3', { id: 'hh' }, t('handoffTitle')),
-      h('label', { for: 'hc' }, t('continueBy')),
-      sel,
-      addrLabel,
-      addr,
-      err,
-      h('div', { class: 'row' }, go, h('button', { type: 'button', onclick: () => this.toggleSheet() }, t('cancel'))),
-    );
-    this.sheet.replaceChildren(form);
-    this.sheet.hidden = false;
-    sel.focus();
+    const show = !this.sheet;
+    this.sheet = show ? { ch: 'sms', err: '' } : null;
+    this.render();
+    this.$(show ? '#hc' : '.more').focus();
   }
 
-  handoffDone(channel, address) {
-    if (channel === 'device') {
-      this.linkWait = Date.now();
-      return this.renderLink();
+  sheetView() {
+    const s = this.sheet;
+    if (!s) return nothing;
+    const t = (k, v) => this.t(k, v);
+    if (s.done) {
+      let body;
+      if (s.done !== 'device') body = html`<p role="status">${s.done}</p>`;
+      else {
+        const token = this.resumeToken();
+        const url = token && `${location.href.split('#')[0]}#parley-resume=${encodeURIComponent(token)}`;
+        body = url
+          ? html`<p>${t('linkReady')}</p><label for="hl" class="sr">${t('link')}</label><input id="hl" readonly .value=${url} @focus=${(e) => e.target.select()}><button type="button" class="primary" @click=${() =>
+              navigator.clipboard.writeText(url).then(() => ((s.copied = true), this.render()), () => this.$('#hl').select())}>${t(s.copied ? 'copied' : 'copy')}</button>`
+          : html`<p role="status" class="pending">${t('linkPending')}</p>`;
+      }
+      return html`<div class="result"><h3>${t('handoffTitle')}</h3>${body}<div class="row"><button type="button" class="done" @click=${() => this.toggleSheet()}>${t('done')}</button></div></div>`;
     }
-    this.sheetResult(h('p', { role: 'status' }, this.t('handedOff', { ch: this.t(`ch_${channel}`), address })));
+    const c = s.ch;
+    const mail = c === 'email';
+    const dev = c === 'device';
+    return html`<form aria-labelledby="hh" @submit=${(e) => this.handoff(e)}><h3 id="hh">${t('handoffTitle')}</h3><label for="hc">${t('continueBy')}</label><select id="hc" @change=${(e) => {
+      s.ch = e.target.value;
+      s.err = '';
+      this.render();
+    }}>${CHANNELS.map((x) => html`<option value=${x} ?selected=${x === c}>${t(`ch_${x}`)}</option>`)}</select><label for="ha" ?hidden=${dev}>${t(mail ? 'emailAddress' : 'phone')}</label><input id="ha" ?hidden=${dev} ?required=${!dev} type=${mail ? 'email' : 'tel'} autocomplete=${mail ? 'email' : 'tel'}><p class="err" role="alert">${s.err}</p><div class="row"><button type="submit" class="primary" ?disabled=${!!s.busy}>${t(dev ? 'getLink' : 'continue')}</button><button type="button" @click=${() => this.toggleSheet()}>${t('cancel')}</button></div></form>`;
+  }
+
+  async handoff(e) {
+    e.preventDefault();
+    const s = this.sheet;
+    const c = s.ch;
+    const address = c === 'device' ? '' : this.$('#ha').value.trim();
+    s.err = '';
+    s.busy = true;
+    this.render();
+    try {
+      await this.parley.requestHandoff(this.conv, c, address);
+      s.done = c === 'device' ? c : this.t('handedOff', { ch: this.t(`ch_${c}`), address });
+      this.render();
+      this.$('.sheet .done').focus();
+    } catch (x) {
+      s.err = x && x.code === 'invalid_field' && c !== 'device' ? this.t(c === 'email' ? 'badEmail' : 'badPhone') : this.t('error', { reason: (x && x.message) || x });
+      s.busy = false;
+      this.render();
+      this.$(c === 'device' ? '#hc' : '#ha').focus();
+    }
   }
 
   /** The resume token, if the API surfaces it (the device handoff's timeline line or summary). */
@@ -678,55 +533,28 @@ export class ParleyMessenger extends HTMLElement {
     return '';
   }
 
-  renderLink() {
-    const token = this.resumeToken();
-    if (!token) return this.sheetResult(h('p', { role: 'status', class: 'pending' }, this.t('linkPending')));
-    this.linkWait = null;
-    const url = `${location.href.split('#')[0]}#parley-resume=${encodeURIComponent(token)}`;
-    const field = h('input', { id: 'hl', readonly: true, value: url, onfocus: (e) => e.target.select() });
-    const copy = h('button', { type: 'button', class: 'primary', onclick: () => navigator.clipboard.writeText(url).then(() => (copy.textContent = this.t('copied')), () => field.select()) }, this.t('copy'));
-    this.sheetResult(h('p', null, this.t('linkReady')), h('label', { for: 'hl', class: 'sr' }, this.t('link')), field, copy);
-  }
-
-  sheetResult(...nodes) {
-    const close = h('button', { type: 'button', onclick: () => this.toggleSheet() }, this.t('done'));
-    const focus = this.sheet.contains(this.shadowRoot.activeElement) || !this.sheet.querySelector('.result');
-    this.sheet.replaceChildren(h('div', { class: 'result' }, h('h3', null, this.t('handoffTitle')), nodes, h('div', { class: 'row' }, close)));
-    if (focus) close.focus();
-  }
-
   // ------------------------------------------------------------------ composer
-  renderComposer() {
-    const editing = !!this.editing;
-    this.editBar.hidden = !editing;
-    if (editing) {
-      this.editBar.replaceChildren(
-        h('span', null, this.t('editing')),
-        h('button', { type: 'button', onclick: () => this.stopEdit() }, this.t('cancelEdit')),
-      );
-    }
-    this.sendBtn.textContent = this.t(editing ? 'save' : 'send');
+  setText(v) {
+    this.$('textarea').value = this.text = v;
   }
 
   startEdit(cid, text) {
     this.editing = cid;
-    this.ta.value = text;
-    this.renderComposer();
-    this.renderThread();
-    this.ta.focus();
+    this.setText(text);
+    this.render();
+    this.$('textarea').focus();
   }
 
   stopEdit() {
     this.editing = null;
-    this.ta.value = this.loadDraft();
-    this.renderComposer();
-    this.renderThread();
-    this.ta.focus();
+    this.setText(this.loadDraft());
+    this.render();
+    this.$('textarea').focus();
   }
 
   async submit() {
     const p = this.parley;
-    const text = this.ta.value.trim();
+    const text = this.text.trim();
     if (!p || !text) return;
     if (this.editing) {
       const cid = this.editing;
@@ -734,7 +562,7 @@ export class ParleyMessenger extends HTMLElement {
       this.stopEdit();
       return;
     }
-    this.ta.value = '';
+    this.setText('');
     this.setTyping(false);
     try {
       let conv = this.conv;
@@ -742,26 +570,25 @@ export class ParleyMessenger extends HTMLElement {
         conv = await p.startConversation('');
         this.clearDraft(null);
         this.conv = conv;
-        this.nodes.clear();
-        this.renderHeader();
       }
       this.stick = true;
       this.clearDraft(conv);
       await p.send(conv, text);
-      this.renderThread();
+      this.render();
     } catch (e) {
-      if (!this.ta.value) this.ta.value = text; // nothing lost
+      if (!this.text) this.setText(text); // nothing lost
       this.showError(e);
     }
   }
 
-  onInput() {
+  onInput(value) {
+    this.text = value;
     if (this.editing) return;
     this.saveDraft();
     if (!this.conv) return;
-    this.setTyping(!!this.ta.value);
+    this.setTyping(!!value);
     clearTimeout(this.typingTimer);
-    if (this.ta.value) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
+    if (value) this.typingTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
   }
 
   setTyping(on) {
@@ -786,8 +613,7 @@ export class ParleyMessenger extends HTMLElement {
   saveDraft() {
     if (this.editing || !this.storageOk()) return;
     try {
-      const v = this.ta.value;
-      if (v) localStorage.setItem(this.draftKey(this.conv), v);
+      if (this.text) localStorage.setItem(this.draftKey(this.conv), this.text);
       else localStorage.removeItem(this.draftKey(this.conv));
     } catch {}
   }

@@ -1,9 +1,10 @@
 // A small sanitizing markdown renderer for agent/bot messages, and a linkifier for visitor
-// messages. Output is built only with createElement / createTextNode / setAttribute; the
-// input is never parsed as HTML, so `<script>` and friends come out as literal text.
+// messages. Both return lit-html templates: static markup plus interpolated values, which
+// lit-html writes as text nodes and attribute values, never as HTML — so the input is never
+// parsed as HTML and `<script>` and friends come out as literal text.
 //
-//   renderMarkdown(text, doc = document) → DocumentFragment
-//   linkify(text, doc = document)        → DocumentFragment
+//   markdown(text) → TemplateResult          linkify(text) → TemplateResult
+//   renderMarkdown(text, doc = document) → DocumentFragment   (the same, rendered)
 //   safeUrl(url) → normalized href string, or null unless http:, https: or mailto:
 //
 // Supported: paragraphs (blank line), line breaks (newline → <br>), **bold**, *italic*,
@@ -19,8 +20,9 @@
 // container. Emphasis nests at most MAX_DEPTH levels and spans at most one line of at most
 // 1000 characters, which keeps rendering linear on hostile input (e.g. 100 KB of `*`).
 
+import { html, nothing, render } from './lit.js';
+
 const MAX_DEPTH = 6;
-const LINK_REL = 'noopener noreferrer nofollow';
 const SAFE_PROTOCOLS = ['http:', 'https:', 'mailto:'];
 
 export function safeUrl(url) {
@@ -34,18 +36,8 @@ export function safeUrl(url) {
   }
 }
 
-/** Sets attributes from an object (values are already checked by the caller). */
-export function attrs(el, o) {
-  for (const k in o) el.setAttribute(k, o[k]);
-  return el;
-}
-
 /** An <a> for an already checked href. */
-export function safeLink(doc, href, label) {
-  const a = attrs(doc.createElement('a'), { href, rel: LINK_REL, target: '_blank' });
-  if (label != null) a.textContent = label;
-  return a;
-}
+export const link = (href, label) => html`<a href=${href} rel="noopener noreferrer nofollow" target="_blank">${label}</a>`;
 
 // Bare URLs: stop at whitespace, quotes, angle brackets and backticks.
 const URL_SRC = '(?:https?:\\/\\/|mailto:)[^\\s<>"\'`]+';
@@ -72,118 +64,114 @@ function trimUrl(u) {
   return u;
 }
 
-/** Appends text with bare URLs turned into safe links. */
-function appendLinked(doc, parent, text) {
+/** Pushes `s` onto `out`, merged with a string before it (one text node, not two). */
+function text(out, s) {
+  if (!s) return;
+  if (typeof out[out.length - 1] === 'string') out[out.length - 1] += s;
+  else out.push(s);
+}
+
+/** Text with bare URLs turned into safe links. */
+function linked(out, s) {
   let last = 0;
-  for (const m of text.matchAll(BARE)) {
+  for (const m of s.matchAll(BARE)) {
     const raw = trimUrl(m[0]);
     const href = safeUrl(raw);
     if (!href) continue;
-    parent.append(text.slice(last, m.index), safeLink(doc, href, raw));
+    text(out, s.slice(last, m.index));
+    out.push(link(href, raw));
     last = m.index + raw.length;
   }
-  parent.append(text.slice(last));
+  text(out, s.slice(last));
 }
 
-function inline(doc, parent, s, depth, links) {
-  if (depth > MAX_DEPTH) return void parent.append(s);
+function inline(out, s, depth, links) {
+  if (depth > MAX_DEPTH) return text(out, s);
   let last = 0;
   // matchAll clones the regex, so recursion does not disturb this loop.
   for (const m of s.matchAll(INLINE)) {
-    parent.append(s.slice(last, m.index));
+    text(out, s.slice(last, m.index));
     last = m.index + m[0].length;
-    let el;
     if (m[1] != null) {
-      el = doc.createElement('code');
-      el.textContent = m[1];
+      out.push(html`<code>${m[1]}</code>`);
     } else if (m[2] != null) {
       const href = links && safeUrl(m[3]);
-      if (!href) {
-        parent.append(m[0]);
-        continue;
-      }
-      el = safeLink(doc, href);
-      inline(doc, el, m[2], depth + 1, false);
+      if (href) out.push(link(href, inline([], m[2], depth + 1, false)));
+      else text(out, m[0]);
     } else if (m[4] != null) {
       const raw = trimUrl(m[4]);
       const href = links && safeUrl(raw);
       last = m.index + raw.length;
-      if (!href) {
-        parent.append(raw);
-        continue;
-      }
-      el = safeLink(doc, href, raw);
+      if (href) out.push(link(href, raw));
+      else text(out, raw);
     } else {
-      el = doc.createElement(m[6] != null ? 'strong' : 'em');
-      let inner = el;
-      if (m[5] != null) el = doc.createElement('strong'), el.append(inner);
-      inline(doc, inner, m[5] ?? m[6] ?? m[7] ?? m[8], depth + 1, links);
+      const kids = inline([], m[5] ?? m[6] ?? m[7] ?? m[8], depth + 1, links);
+      out.push(
+        m[5] != null ? html`<strong><em>${kids}</em></strong>` : m[6] != null ? html`<strong>${kids}</strong>` : html`<em>${kids}</em>`,
+      );
     }
-    parent.append(el);
   }
-  parent.append(s.slice(last));
+  text(out, s.slice(last));
+  return out;
 }
 
 const FENCE = /^\s{0,3}```/;
 const ITEM = /^\s{0,3}(?:([-*+])|(\d{1,9})[.)])\s+(.*)$/;
+const BR = html`<br>`;
+const split = (s) => String(s ?? '').replace(/\r\n?/g, '\n').split('\n');
 
 /** Lines of one block, separated by <br>. */
-function lines(doc, parent, list, fn) {
+function lines(list, fn) {
+  const out = [];
   list.forEach((l, i) => {
-    if (i) parent.append(doc.createElement('br'));
-    fn(l);
+    if (i) out.push(BR);
+    fn(out, l);
   });
+  return out;
 }
 
-export function renderMarkdown(text, doc = document) {
-  const frag = doc.createDocumentFragment();
-  const src = String(text ?? '').replace(/\r\n?/g, '\n').split('\n');
+export function markdown(src) {
+  src = split(src);
+  const out = [];
   for (let i = 0; i < src.length; ) {
     const line = src[i];
     if (FENCE.test(line)) {
       const body = [];
       for (i++; i < src.length && !/^\s{0,3}```\s*$/.test(src[i]); i++) body.push(src[i]);
       i++;
-      const pre = doc.createElement('pre');
-      const code = doc.createElement('code');
-      code.textContent = body.join('\n');
-      pre.append(code);
-      frag.append(pre);
+      out.push(html`<pre><code>${body.join('\n')}</code></pre>`);
     } else if (!line.trim()) {
       i++;
     } else {
       let m = ITEM.exec(line);
       if (m) {
         const ordered = !m[1];
-        const list = doc.createElement(ordered ? 'ol' : 'ul');
-        if (ordered && +m[2] !== 1) list.setAttribute('start', String(+m[2]));
+        const items = [];
+        const start = ordered && +m[2] !== 1 ? +m[2] : nothing;
         while (i < src.length && (m = ITEM.exec(src[i])) && !m[1] === ordered) {
-          const li = doc.createElement('li');
-          inline(doc, li, m[3], 0, true);
-          list.append(li);
+          items.push(html`<li>${inline([], m[3], 0, true)}</li>`);
           i++;
         }
-        frag.append(list);
+        out.push(ordered ? html`<ol start=${start}>${items}</ol>` : html`<ul>${items}</ul>`);
       } else {
         const para = [];
         while (i < src.length && src[i].trim() && !FENCE.test(src[i]) && !ITEM.test(src[i])) {
           para.push(src[i++]);
         }
-        const p = doc.createElement('p');
-        lines(doc, p, para, (l) => inline(doc, p, l, 0, true));
-        frag.append(p);
+        out.push(html`<p>${lines(para, (o, l) => inline(o, l, 0, true))}</p>`);
       }
     }
   }
-  frag.normalize(); // no empty or split text nodes
+  return html`${out}`;
+}
+
+export const linkify = (s) => html`${lines(split(s), linked)}`;
+
+/** Renders a template into a fragment (tests and callers that want nodes). */
+export function toFragment(tpl, doc = document) {
+  const frag = doc.createDocumentFragment();
+  render(tpl, frag);
   return frag;
 }
 
-export function linkify(text, doc = document) {
-  const frag = doc.createDocumentFragment();
-  lines(doc, frag, String(text ?? '').replace(/\r\n?/g, '\n').split('\n'), (l) =>
-    appendLinked(doc, frag, l),
-  );
-  frag.normalize();
-  return frag;
-}
+export const renderMarkdown = (s, doc) => toFragment(markdown(s), doc);

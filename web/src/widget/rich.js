@@ -1,7 +1,9 @@
 // Renders a message body (docs/protocol.md "Body object", "Rich payloads", "Attachment
-// object") as inert DOM: createElement / textContent / setAttribute only, never HTML.
+// object") with lit-html templates: every value from the body is interpolated as text or
+// as an attribute value, never parsed as HTML.
 //
-//   renderBody(body, { onAction, doc = document, author, locale, labels, fileBase }) → Node
+//   bodyView(body, { onAction, author, locale, labels, fileBase }) → TemplateResult
+//   renderBody(body, { …, doc = document }) → Node (a div.pl-body with bodyView rendered in)
 //
 // author: the participant ({role}) or a role string. Text of `agent` and `bot` authors goes
 //   through renderMarkdown; everyone else's (visitor, system, unknown) through linkify.
@@ -35,7 +37,8 @@
 // ul, li (+ markdown's). Attributes: class, type, href, rel, target, src, alt,
 // referrerpolicy, loading, name, required, aria-label, aria-pressed, role, value, start, dir.
 
-import { attrs, linkify, renderMarkdown, safeLink, safeUrl } from './markdown.js';
+import { html, nothing, render } from './lit.js';
+import { link, linkify, markdown, safeUrl } from './markdown.js';
 
 const RATE = [
   ['🙁', '😐', '🙂'],
@@ -45,20 +48,6 @@ const FIELD_TYPES = ['text', 'email', 'number', 'select'];
 
 const str = (v) => typeof v === 'string' && v.length > 0;
 const list = (v, max = 10) => (Array.isArray(v) ? v.slice(0, max) : []);
-
-function el(doc, tag, cls, text) {
-  const e = doc.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
-function button(doc, cls, text, onClick) {
-  const b = el(doc, 'button', cls, text);
-  b.type = 'button';
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 /** Plain text of a payload that cannot be rendered: its labels, titles and questions. */
 function fallbackText(p, out = [], depth = 0) {
@@ -70,99 +59,63 @@ function fallbackText(p, out = [], depth = 0) {
   return out;
 }
 
+const reply = (o) => ({ type: 'reply', value: str(o.value) ? o.value : o.label, label: o.label, id: o.id });
+
 /** Buttons of `buttons` payloads and carousel cards. */
-function optionButtons(doc, cls, options, act) {
-  const box = el(doc, 'div', cls);
-  for (const o of list(options)) {
-    if (!o || !str(o.label)) continue;
-    if (o.url != null) {
+function optionButtons(options, act) {
+  return list(options)
+    .filter((o) => o && str(o.label))
+    .map((o) => {
+      if (o.url == null) return html`<button type="button" class="pl-btn" @click=${() => act(reply(o))}>${o.label}</button>`;
       const href = safeUrl(o.url);
-      box.append(href ? safeLink(doc, href, o.label) : el(doc, 'span', 'pl-btn-off', o.label));
-      if (href) box.lastChild.className = 'pl-btn';
-    } else {
-      const value = str(o.value) ? o.value : o.label;
-      box.append(button(doc, 'pl-btn', o.label, () => act({ type: 'reply', value, label: o.label, id: o.id })));
-    }
-  }
-  return box;
+      return href ? html`<a class="pl-btn" href=${href} rel="noopener noreferrer nofollow" target="_blank">${o.label}</a>` : html`<span class="pl-btn-off">${o.label}</span>`;
+    });
 }
 
-/** Disables every button in `box` after the first click on one of them. */
-function once(doc, box, cls, items, action) {
-  for (const [text, value, aria] of items) {
-    const b = button(doc, cls, text, () => {
-      for (const x of box.querySelectorAll('button')) x.disabled = true;
+/** A group of buttons that can be used once: the chosen one is marked, all are disabled. */
+const once = (cls, items, action) =>
+  items.map(
+    ([label, value, aria]) => html`<button type="button" class=${cls} aria-label=${aria || nothing} @click=${(e) => {
+      const b = e.currentTarget;
+      for (const x of b.parentNode.querySelectorAll('button')) x.disabled = true;
       b.classList.add('is-chosen');
       b.setAttribute('aria-pressed', 'true');
       action(value);
-    });
-    if (aria) b.setAttribute('aria-label', aria);
-    box.append(b);
-  }
-}
+    }}>${label}</button>`,
+  );
+
+const rich = (kind, attrs, kids) => html`<div class="pl-rich pl-rich-${kind}" role=${attrs || nothing}>${kids}</div>`;
 
 const KINDS = {
-  quick_replies(doc, p, act) {
-    const box = attrs(el(doc, 'div'), { role: 'group' });
+  quick_replies(p, act) {
     const opts = list(p.options).filter((o) => o && str(o.label));
-    once(doc, box, 'pl-qr', opts.map((o) => [o.label, o]), (o) =>
-      act({ type: 'reply', value: str(o.value) ? o.value : o.label, label: o.label, id: o.id }),
-    );
-    return opts.length && box;
+    return opts.length && rich('quick_replies', 'group', once('pl-qr', opts.map((o) => [o.label, o]), (o) => act(reply(o))));
   },
-  buttons(doc, p, act) {
-    const box = optionButtons(doc, '', p.options, act);
-    return box.firstChild && box;
+  buttons(p, act) {
+    const b = optionButtons(p.options, act);
+    return b.length && rich('buttons', 0, b);
   },
-  carousel(doc, p, act) {
-    const box = attrs(el(doc, 'div'), { role: 'list' });
-    for (const it of list(p.items)) {
-      if (!it || !str(it.title)) continue;
-      const card = attrs(el(doc, 'div', 'pl-card'), { role: 'listitem' });
-      const src = safeUrl(it.image);
-      if (src && src.startsWith('https:')) {
-        card.append(
-          attrs(el(doc, 'img', 'pl-card-img'), { src, alt: it.title, referrerpolicy: 'no-referrer', loading: 'lazy' }),
-        );
-      }
-      card.append(el(doc, 'div', 'pl-card-title', it.title));
-      if (str(it.subtitle)) card.append(el(doc, 'div', 'pl-card-subtitle', it.subtitle));
-      const btns = optionButtons(doc, 'pl-card-buttons', it.buttons, act);
-      if (btns.firstChild) card.append(btns);
-      box.append(card);
-    }
-    return box.firstChild && box;
+  carousel(p, act) {
+    const cards = list(p.items)
+      .filter((it) => it && str(it.title))
+      .map((it) => {
+        const src = safeUrl(it.image);
+        const btns = optionButtons(it.buttons, act);
+        return html`<div class="pl-card" role="listitem">${src && src.startsWith('https:') ? html`<img class="pl-card-img" src=${src} alt=${it.title} referrerpolicy="no-referrer" loading="lazy">` : nothing}<div class="pl-card-title">${it.title}</div>${
+          str(it.subtitle) ? html`<div class="pl-card-subtitle">${it.subtitle}</div>` : nothing
+        }${btns.length ? html`<div class="pl-card-buttons">${btns}</div>` : nothing}</div>`;
+      });
+    return cards.length && rich('carousel', 'list', cards);
   },
-  form(doc, p, act, labels) {
-    const form = el(doc, 'form', 'pl-form');
-    const set = el(doc, 'fieldset');
+  form(p, act, labels) {
     const fields = list(p.fields).filter(
       (f) => f && str(f.name) && str(f.label) && FIELD_TYPES.includes(f.type) &&
         (f.type !== 'select' || list(f.options, 100).some(str)),
     );
-    for (const f of fields) {
-      const label = el(doc, 'label', 'pl-field');
-      label.append(el(doc, 'span', 'pl-field-label', f.label));
-      let input;
-      if (f.type === 'select') {
-        input = el(doc, 'select', 'pl-input');
-        input.append(el(doc, 'option', '', ''));
-        for (const o of list(f.options, 100).filter(str)) input.append(el(doc, 'option', '', o));
-      } else {
-        input = el(doc, 'input', 'pl-input');
-        input.type = f.type;
-      }
-      input.name = f.name;
-      input.required = f.required === true;
-      label.append(input);
-      set.append(label);
-    }
-    const submit = el(doc, 'button', 'pl-submit', labels.submit || 'Send');
-    submit.type = 'submit';
-    set.append(submit);
-    form.append(set);
-    form.addEventListener('submit', (e) => {
+    const submit = (e) => {
       e.preventDefault();
+      const form = e.currentTarget;
+      const set = form.firstElementChild;
       if (set.disabled || !form.reportValidity()) return;
       const values = {};
       for (const [i, f] of fields.entries()) {
@@ -171,30 +124,33 @@ const KINDS = {
       }
       set.disabled = true;
       act({ type: 'form', values });
-    });
-    return fields.length && form;
+    };
+    return fields.length && html`<form class="pl-form pl-rich pl-rich-form" @submit=${submit}><fieldset>${fields.map(
+      (f) => html`<label class="pl-field"><span class="pl-field-label">${f.label}</span>${
+        f.type === 'select'
+          ? html`<select class="pl-input" name=${f.name} ?required=${f.required === true}><option></option>${list(f.options, 100).filter(str).map((o) => html`<option>${o}</option>`)}</select>`
+          : html`<input class="pl-input" type=${f.type} name=${f.name} ?required=${f.required === true}>`
+      }</label>`,
+    )}<button type="submit" class="pl-submit">${labels.submit || 'Send'}</button></fieldset></form>`;
   },
-  csat(doc, p, act, labels) {
+  csat(p, act, labels) {
     const scale = p.scale;
     if (scale !== 3 && scale !== 5) return null;
-    const box = el(doc, 'div');
     const q = str(p.question) ? p.question : '';
-    if (q) box.append(el(doc, 'p', 'pl-csat-question', q));
-    const row = attrs(el(doc, 'div', 'pl-csat-scale'), q ? { role: 'group', 'aria-label': q } : { role: 'group' });
     const rate = labels.rate || ((n, s) => `${n} of ${s}`);
-    once(doc, row, 'pl-csat-btn', RATE[scale >> 2].map((t, i) => [t, i + 1, rate(i + 1, scale)]), (score) =>
-      act({ type: 'csat', score }),
-    );
-    box.append(row);
-    return box;
+    return rich('csat', 0, html`${q ? html`<p class="pl-csat-question">${q}</p>` : nothing}<div class="pl-csat-scale" role="group" aria-label=${q || nothing}>${once(
+      'pl-csat-btn',
+      RATE[scale >> 2].map((t, i) => [t, i + 1, rate(i + 1, scale)]),
+      (score) => act({ type: 'csat', score }),
+    )}</div>`);
   },
 };
 
-function fileHref(url, base, doc) {
+function fileHref(url, base) {
   if (typeof url !== 'string') return null;
   if (/^\/v1\/files\/[\w.~%=&?/-]+$/.test(url) && !/\/\.\.?(\/|$|\?)|\/\//.test(url)) {
     try {
-      return new URL(url, base || doc.baseURI).href;
+      return new URL(url, base || document.baseURI).href;
     } catch {
       return null;
     }
@@ -204,7 +160,7 @@ function fileHref(url, base, doc) {
 }
 
 const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
-function fileSize(n, locale) {
+export function fileSize(n, locale) {
   let i = 0;
   while (n >= 1000 && i < 3) (n /= 1000), i++;
   return new Intl.NumberFormat(locale, {
@@ -215,66 +171,55 @@ function fileSize(n, locale) {
   }).format(n);
 }
 
-function attachments(doc, items, opts) {
-  const ul = el(doc, 'ul', 'pl-attachments');
-  for (const a of list(items)) {
-    if (!a || !str(a.name)) continue;
-    const href = fileHref(a.url, opts.fileBase, doc);
-    const f = href ? safeLink(doc, href) : el(doc, 'span');
-    f.className = 'pl-file';
-    f.append(el(doc, 'span', 'pl-file-name', a.name));
-    if (Number.isFinite(a.size) && a.size >= 0) {
-      f.append(' ', el(doc, 'span', 'pl-file-size', fileSize(a.size, opts.locale)));
-    }
-    const li = el(doc, 'li', 'pl-attachment');
-    li.append(f);
-    ul.append(li);
-  }
-  return ul.firstChild && ul;
+function attachments(items, opts) {
+  const lis = list(items)
+    .filter((a) => a && str(a.name))
+    .map((a) => {
+      const href = fileHref(a.url, opts.fileBase);
+      const inner = html`<span class="pl-file-name">${a.name}</span>${
+        Number.isFinite(a.size) && a.size >= 0 ? html` <span class="pl-file-size">${fileSize(a.size, opts.locale)}</span>` : nothing
+      }`;
+      return html`<li class="pl-attachment">${href ? html`<a class="pl-file" href=${href} rel="noopener noreferrer nofollow" target="_blank">${inner}</a>` : html`<span class="pl-file">${inner}</span>`}</li>`;
+    });
+  return lis.length && html`<ul class="pl-attachments">${lis}</ul>`;
 }
 
-export function renderBody(body, opts = {}) {
-  const doc = opts.doc || document;
-  const root = el(doc, 'div', 'pl-body');
+/** Each part degrades on its own: a throwing part is text (or nothing), never an exception. */
+function part(fn, fallback = null) {
+  try {
+    return fn() || null;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The body's template (what the widget renders inside a message bubble). */
+export function bodyView(body, opts = {}) {
   if (typeof body === 'string') body = { text: body };
-  if (!body || typeof body !== 'object') return root;
+  if (!body || typeof body !== 'object') return nothing;
   const role = typeof opts.author === 'string' ? opts.author : opts.author?.role;
   const act = (a) => opts.onAction?.(a);
-  try {
-    if (body.text != null && body.text !== '') {
-      const t = attrs(el(doc, 'div', 'pl-text'), { dir: 'auto' }); // RTL/LTR per message
-      const text = String(body.text);
-      t.append(role === 'agent' || role === 'bot' ? renderMarkdown(text, doc) : linkify(text, doc));
-      root.append(t);
-    }
-  } catch {
-    root.append(el(doc, 'div', 'pl-text', String(body.text)));
-  }
   const kind = body.rich;
-  if (kind && kind !== 'none') {
-    let node = null;
-    try {
-      const p = body.payload;
-      if (Object.hasOwn(KINDS, kind) && p && typeof p === 'object') {
-        node = KINDS[kind](doc, p, act, opts.labels || {}) || null;
-      }
-    } catch {
-      node = null;
-    }
-    if (node) {
-      node.classList.add('pl-rich', `pl-rich-${kind}`);
-    } else {
-      let text = [];
-      try {
-        text = fallbackText(body.payload);
-      } catch {}
-      if (text.length) node = el(doc, 'div', 'pl-rich-fallback', text.join('\n'));
-    }
-    if (node) root.append(node);
-  }
-  try {
-    const files = attachments(doc, body.attachments, opts);
-    if (files) root.append(files);
-  } catch {}
+  const t = body.text;
+  // RTL/LTR per message: dir=auto.
+  return html`${t != null && t !== '' ? part(() => html`<div class="pl-text" dir="auto">${(role === 'agent' || role === 'bot' ? markdown : linkify)(String(t))}</div>`, html`<div class="pl-text">${String(t)}</div>`) : nothing}${
+    kind && kind !== 'none'
+      ? part(() => {
+          const p = body.payload;
+          return Object.hasOwn(KINDS, kind) && p && typeof p === 'object' && KINDS[kind](p, act, opts.labels || {});
+        }) ||
+        part(() => {
+          const text = fallbackText(body.payload);
+          return text.length && html`<div class="pl-rich-fallback">${text.join('\n')}</div>`;
+        })
+      : null
+  }${part(() => attachments(body.attachments, opts))}`;
+}
+
+/** bodyView rendered into a new div.pl-body. */
+export function renderBody(body, opts = {}) {
+  const root = (opts.doc || document).createElement('div');
+  root.className = 'pl-body';
+  render(bodyView(body, opts), root);
   return root;
 }

@@ -50,7 +50,7 @@ header button:focus-visible{outline-color:#fff}
 .msg.me{align-self:flex-end;text-align:end}
 .msg.system{align-self:center;text-align:center;font-size:13px;opacity:.9}
 .who{font-size:12px;opacity:.75;margin:6px 2px 2px}
-.bubble{display:inline-block;text-align:start;padding:8px 12px;border-radius:var(--r);background:#0000000d;white-space:pre-wrap;overflow-wrap:anywhere}
+.bubble{display:inline-block;max-width:100%;text-align:start;padding:8px 12px;border-radius:var(--r);background:#0000000d;white-space:pre-wrap;overflow-wrap:anywhere}
 .me .bubble{background:var(--a);color:#fff}
 .me.queued .bubble,.me.sending .bubble{opacity:.7}
 .me.failed .bubble{background:#fde2e1;color:#7a1510;border:1px solid #d92d20}

@@ -1,11 +1,19 @@
 // Locale selection: the `locale` attribute or option, else navigator.language; English
 // for anything without a strings file. Dates, times and numbers always go through Intl
 // with the full locale tag (so fr-CA formats as fr-CA, with the fr strings).
-import ar from './ar.js';
+//
+// English is built in; the other tables are loaded on demand (separate chunks in the ES
+// module build, so a visitor downloads English plus at most one other table). Until a
+// table has arrived pickLocale answers English with `pending` set; loadLocale(pending)
+// resolves once it is there, and the widget then picks again.
 import en from './en.js';
-import fr from './fr.js';
 
-const TABLES = { en, fr, ar };
+const TABLES = { en };
+const LOAD = { fr: () => import('./fr.js'), ar: () => import('./ar.js') };
+
+export async function loadLocale(lang) {
+  TABLES[lang] = (await LOAD[lang]()).default;
+}
 
 export function pickLocale(wanted) {
   const tag = wanted || (globalThis.navigator && navigator.language) || 'en';
@@ -13,11 +21,13 @@ export function pickLocale(wanted) {
   try {
     locale = Intl.getCanonicalLocales(tag)[0] || 'en';
   } catch {}
-  const strings = TABLES[locale.split('-')[0].toLowerCase()] || en;
+  const lang = locale.split('-')[0].toLowerCase();
+  const strings = TABLES[lang] || en;
   const t = (key, vars) => {
     let s = strings[key] ?? en[key] ?? key;
     if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
     return s;
   };
-  return { locale: strings === en && !/^en\b/i.test(locale) ? 'en' : locale, dir: strings.dir, t };
+  const pending = !TABLES[lang] && Object.hasOwn(LOAD, lang) ? lang : null;
+  return { locale: strings === en && lang !== 'en' && !pending ? 'en' : locale, dir: strings.dir, t, pending };
 }
