@@ -32,6 +32,10 @@
 #              (tests/widget/run.mjs), its screenshot suite (tests/widget/screens.mjs,
 #              PNGs in build/screens/), and its rich-message, markdown and bridge parts
 #              (tests/widget_parts/run.mjs). "widget" is another name for this tier.
+#   demo       the sales demo (demo/): the guided tour walked in Chromium on the store page
+#              and the agent console against the real server (tests/demo/tour.mjs,
+#              screenshots in build/screens/demo-tour-*.png), the console's own smoke test
+#              (tests/demo/agent.mjs), and demo/run.sh's contract (tests/demo/run_sh.mjs)
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
 #              benchmark against the server (tests/load/load.mjs), then start-up in
@@ -53,7 +57,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim server conformance web e2e ui bench)
+ALL_TIERS=(core core-wasm sim server conformance web e2e ui demo bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -80,7 +84,7 @@ while (($#)); do
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
     widget) [[ " ${tiers[*]-} " == *" ui "* ]] || tiers+=(ui); shift ;;
-    core | core-wasm | sim | server | conformance | web | e2e | ui | bench)
+    core | core-wasm | sim | server | conformance | web | e2e | ui | demo | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -104,100 +108,10 @@ explicit=0
 if ((${#tiers[@]})); then explicit=1; else tiers=("${ALL_TIERS[@]}"); fi
 
 # ----------------------------------------------------------------------------------------
-# Dependencies (Debian bookworm), installed only when missing
+# Dependencies and build helpers (shared with demo/run.sh)
 # ----------------------------------------------------------------------------------------
-as_root() {
-  if [[ "$(id -u)" -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -E "$@"
-  else say "run.sh: need root (or sudo) to run: $*" >&2; return 1
-  fi
-}
-
-pkg_installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-ensure_deps() {
-  [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
-  if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3 chromium)" >&2
-    return 0
-  fi
-  local missing=() p
-  # The server: restinio (HTTP + WebSocket) on standalone asio, SQLite, OpenSSL (HMAC for
-  # tokens and JWTs), Howard Hinnant's date/tz on the system tz database; the sqlite3 CLI
-  # plants a fault in the durability test.
-  for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten \
-    librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata \
-    sqlite3 chromium; do
-    pkg_installed "$p" || missing+=("$p")
-  done
-  # Node may come from Debian or from another nodejs package that bundles npm (whose
-  # nodejs conflicts with Debian's npm), so check the commands, not the packages.
-  local want_npm=0
-  command -v node >/dev/null 2>&1 || missing+=(nodejs)
-  command -v npm >/dev/null 2>&1 || want_npm=1
-  if ((${#missing[@]} == 0 && want_npm == 0)); then return 0; fi
-
-  say "==> installing missing packages: ${missing[*]-}$( ((want_npm)) && printf ' npm')"
-  as_root apt-get update -qq
-  if ((${#missing[@]})); then
-    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-  if ((want_npm)) && ! command -v npm >/dev/null 2>&1; then
-    as_root apt-get install -y -qq --no-install-recommends npm ||
-      say "run.sh: warning: could not install npm (not needed by these tiers)" >&2
-  fi
-}
-
-# npm packages (esbuild, playwright-core, typescript) from package-lock.json, once per
-# lock file: node_modules/.parley-lock holds a copy of the lock it was installed from.
-ensure_npm_deps() {
-  [[ -f package-lock.json ]] || return 0
-  if [[ -d node_modules ]] && cmp -s package-lock.json node_modules/.parley-lock; then
-    return 0
-  fi
-  command -v npm >/dev/null 2>&1 || { say "run.sh: npm not found" >&2; return 1; }
-  say "==> npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  cp package-lock.json node_modules/.parley-lock
-}
-
-# ----------------------------------------------------------------------------------------
-# Build helpers
-# ----------------------------------------------------------------------------------------
-have() { compgen -G "$1" >/dev/null; }
-
-# Quiet configure: the log is printed only when it fails. Re-run every time so that new
-# source files and new targets are always picked up.
-run_logged() {
-  local log="$1"; shift
-  mkdir -p "$(dirname "$log")"
-  if ! "$@" >"$log" 2>&1; then
-    cat "$log"
-    say "run.sh: command failed: $*" >&2
-    return 1
-  fi
-}
-
-configure_native() {
-  run_logged "$NATIVE_DIR/configure.log" \
-    cmake -S "$ROOT" -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-}
-
-configure_wasm() {
-  command -v emcmake >/dev/null 2>&1 || { say "run.sh: emcmake not found (apt-get install emscripten)" >&2; return 1; }
-  local node
-  node="$(command -v node)" || { say "run.sh: node not found" >&2; return 1; }
-  run_logged "$WASM_DIR/configure.log" \
-    emcmake cmake -S "$ROOT" -B "$WASM_DIR" -DCMAKE_BUILD_TYPE=Release \
-    "-DCMAKE_CROSSCOMPILING_EMULATOR=$node;--no-experimental-fetch"
-}
-
-build() { # build <dir> <target...>
-  local dir="$1"; shift
-  cmake --build "$dir" -j"$JOBS" --target "$@"
-}
+# shellcheck source=tests/lib/setup.sh
+source "$ROOT/tests/lib/setup.sh"
 
 core_tests_exist() {
   local f
@@ -353,12 +267,6 @@ tier_web() {
   return $rc
 }
 
-# The browser distributable: the wasm core (web flavour) and the esbuild bundles.
-build_dist() {
-  configure_wasm
-  build "$WASM_DIR" parley_core_web
-  node web/build.mjs --wasm-dir "$WASM_DIR" --out "$BUILD_DIR/dist"
-}
 
 tier_e2e() {
   [[ -f tests/e2e/run.mjs ]] || { say "e2e: no tests/e2e/run.mjs"; return $SKIP; }
@@ -393,6 +301,22 @@ tier_ui() {
     say "-- node tests/widget_parts/run.mjs"
     node tests/widget_parts/run.mjs || rc=1
   fi
+  return $rc
+}
+
+tier_demo() {
+  [[ -f tests/demo/tour.mjs ]] || { say "demo: no tests/demo/tour.mjs"; return $SKIP; }
+  ensure_npm_deps
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  build_dist
+  build_demo
+  local rc=0 t
+  for t in tour agent run_sh; do
+    [[ -f "tests/demo/$t.mjs" ]] || continue
+    say "-- node tests/demo/$t.mjs"
+    node --experimental-websocket --no-warnings "tests/demo/$t.mjs" || rc=1
+  done
   return $rc
 }
 
