@@ -587,6 +587,40 @@ scenario('accessibility: axe-core finds no serious or critical violation (open p
   await ctx.close();
 });
 
+/** The panel's background luma (0 black .. 255 white). */
+const panelLuma = (page) =>
+  inShadow(page, (root) => {
+    const [r, g, b] = getComputedStyle(root.querySelector('.panel')).backgroundColor.match(/\d+/g).map(Number);
+    return Math.round(0.2126 * r + 0.7152 * g + 0.0722 * b);
+  });
+
+const axeRun = (page) =>
+  page.evaluate(async () => {
+    const r = await window.axe.run(window.widget, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary}`.slice(0, 300)).slice(0, 3) }));
+  });
+
+scenario('dark theme: prefers-color-scheme dark, theme="dark" and theme="light"; axe finds nothing in dark', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '' } });
+  await page.addScriptTag({ url: '/node_modules/axe-core/axe.min.js' });
+  await launcher(page).click();
+  check((await panelLuma(page)) > 200, `light by default: luma ${await panelLuma(page)}`);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  check((await panelLuma(page)) < 60, `prefers-color-scheme dark: luma ${await panelLuma(page)}`);
+  await sleep(300); // the panel's opening animation (opacity) is over
+  const dark = await axeRun(page); // every message state, banners, the failed bubble
+  await page.evaluate(() => window.widget.setAttribute('theme', 'light'));
+  check((await panelLuma(page)) > 200, `theme=light under a dark preference: luma ${await panelLuma(page)}`);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.evaluate(() => window.widget.setAttribute('theme', 'dark'));
+  check((await panelLuma(page)) < 60, `theme=dark under a light preference: luma ${await panelLuma(page)}`);
+  await page.evaluate(() => window.widget.setAttribute('theme', 'auto'));
+  check((await panelLuma(page)) > 200, `theme=auto follows the light preference: luma ${await panelLuma(page)}`);
+  check(!dark.length, `axe in dark: ${JSON.stringify(dark)}`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
 // ----------------------------------------------------------------------------- runner
 
 await run();

@@ -7,7 +7,8 @@
 //   defineParleyMessenger();   // then <parley-messenger app-id="acme" server="https://…">
 //   mount(await Parley.create({...}), document.body, { locale: 'fr', position: 'left' });
 //
-// Attributes: app-id, server, locale, position (right|left). `el.parley = instance` before
+// Attributes: app-id, server, locale, position (right|left), theme (auto|light|dark; auto
+// follows prefers-color-scheme, styles.js). `el.parley = instance` before
 // the element is connected uses that instance instead of creating one; `el.createOptions`
 // adds Parley.create options (coreModuleUrl, requireConsent, user, …).
 
