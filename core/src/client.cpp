@@ -1349,7 +1349,7 @@ SendResult Client::send(TimeMs now, const std::string& conv, Body body) {
   // Only a closed ticket is predicted here: a solved one depends on the solve time, which
   // only the server knows, and its status event settles it.
   lifecycle::Ticket t{cs->c.status, cs->c.ticket, 0, 0, false, {}};
-  auto d = lifecycle::on_customer_message(s.cfg.policy, t, s.cfg.locale, rec.body.text, now);
+  auto d = lifecycle::on_customer_message(s.cfg.policy, t, s.cfg.locale, rec.body, now);
   if (cs->c.status == Status::Closed && d.outcome == lifecycle::Outcome::NewTicket) {
     cs->c.status = Status::New;
     cs->c.ticket = d.ticket.number;

@@ -355,6 +355,24 @@ Decision on_customer_message(const Policy& p, const Ticket& t, std::string_view 
   return {next, t.inactive ? Outcome::WokeUp : Outcome::Continued};
 }
 
+Decision on_customer_message(const Policy& p, const Ticket& t, std::string_view locale,
+                             const Body& body, TimeMs now) {
+  const bool waiting_or_done =
+      t.status == Status::Pending || t.status == Status::Solved || t.status == Status::Closed;
+  if (waiting_or_done && is_survey_answer(body)) return {t, Outcome::Ignored};
+  return on_customer_message(p, t, locale, body.text, now);
+}
+
+bool is_survey(const Body& b) {
+  return b.rich == RichKind::Csat;
+}
+
+bool is_survey_answer(const Body& b) {
+  if (!b.event.is_object()) return false;
+  const auto type = b.event.find("type");
+  return type != b.event.end() && type->is_string() && type->get<std::string>() == "csat";
+}
+
 Decision on_agent_message(const Policy&, const Ticket& t, std::string_view agent_id, TimeMs) {
   if (t.status == Status::Solved || t.status == Status::Closed) {
     return {t, Outcome::Unchanged};  // a note after solve neither reopens nor prolongs

@@ -566,8 +566,7 @@ ConvRow Service::create_conv(const AppConfig& app, const std::string& id, const 
 Message Service::visitor_message(ConvRow& c, const AppConfig& app, Body body,
                                  const std::string& dedupe, const std::string& cid, TimeMs now) {
   const lifecycle::Ticket before = c.ticket;
-  const std::string text = body.text;
-  auto d = lifecycle::on_customer_message(policy_for(c), c.ticket, app.locale, text, now);
+  auto d = lifecycle::on_customer_message(policy_for(c), c.ticket, app.locale, body, now);
   c.ticket = d.ticket;
   const bool new_ticket = d.outcome == lifecycle::Outcome::NewTicket;
   if (new_ticket) {
@@ -583,7 +582,7 @@ Message Service::visitor_message(ConvRow& c, const AppConfig& app, Body body,
     c.waiting_on = "agent";
     c.tracker.on_customer_message(now);
   }
-  if (c.subject.empty() && !text.empty()) c.subject = text.substr(0, 80);
+  if (c.subject.empty() && !m.body.text.empty()) c.subject = m.body.text.substr(0, 80);
   save_conv(c);
   notify_agents(c, &m, now);
   bot_and_away(c, app, m, d.outcome, now);
@@ -1412,7 +1411,7 @@ HttpResult Service::agent_post(const AgentConfig& a, std::string_view conv, std:
         return json_result(201, {{"message", protocol::to_json(*known)}});
       }
     }
-    if (c->ticket.status == Status::Closed) {
+    if (c->ticket.status == Status::Closed && !lifecycle::is_survey(std::get<Body>(parsed))) {
       return http_error(409, make_error(ErrorCode::Conflict,
                                         "the conversation is closed; the customer starts a new "
                                         "ticket by writing again"));

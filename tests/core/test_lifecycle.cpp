@@ -741,3 +741,52 @@ TEST_CASE("Outcome names", "[lifecycle]") {
   CHECK(to_string(Outcome::Rejected) == "rejected");
   CHECK(to_string(Outcome::BecameInactive) == "became_inactive");
 }
+
+// ---------------------------------------------------------------- satisfaction surveys
+SCENARIO("A survey answer belongs to the solved ticket: it neither reopens nor starts one",
+         "[lifecycle][csat]") {
+  Body answer;
+  answer.text = "5";
+  answer.event = Json{{"type", "csat"}, {"score", 5}, {"scale", 5}};
+  Body plain;
+  plain.text = "5";
+  CHECK(is_survey_answer(answer));
+  CHECK_FALSE(is_survey_answer(plain));
+  Body handoff_line;
+  handoff_line.event = Json{{"type", "handoff"}};
+  CHECK_FALSE(is_survey_answer(handoff_line));
+
+  GIVEN("a social-messaging ticket solved a minute ago") {
+    const Policy p = Policy::defaults(ConversationalStyle::SocialMessaging);
+    const Ticket t = ticket(Status::Solved, kT0 - 60'000);
+    THEN("the rating is ignored; the same words without the survey event reopen it") {
+      const Decision d = on_customer_message(p, t, "en", answer, kT0);
+      CHECK(d.outcome == Outcome::Ignored);
+      CHECK(d.ticket.status == Status::Solved);
+      CHECK(on_customer_message(p, t, "en", plain, kT0).outcome == Outcome::Reopened);
+    }
+  }
+  GIVEN("a live-chat ticket closed at solve") {
+    const Policy p = Policy::defaults(ConversationalStyle::LiveChat);
+    const Ticket t = ticket(Status::Closed, kT0 - 60'000);
+    THEN("the rating starts no new ticket; a question does") {
+      CHECK(on_customer_message(p, t, "en", answer, kT0).outcome == Outcome::Ignored);
+      CHECK(on_customer_message(p, t, "en", plain, kT0).outcome == Outcome::NewTicket);
+    }
+  }
+  GIVEN("an open ticket") {
+    const Policy p = Policy::defaults(ConversationalStyle::SocialMessaging);
+    THEN("a rating is an ordinary message") {
+      CHECK(on_customer_message(p, ticket(Status::Open), "en", answer, kT0).outcome ==
+            Outcome::Continued);
+    }
+  }
+}
+
+TEST_CASE("A survey is a rich csat message", "[lifecycle][csat]") {
+  Body survey;
+  survey.rich = RichKind::Csat;
+  survey.payload = Json{{"scale", 5}};
+  CHECK(is_survey(survey));
+  CHECK_FALSE(is_survey(Body{}));
+}

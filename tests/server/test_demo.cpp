@@ -127,3 +127,35 @@ TEST_CASE("the conversation summary names a signed-in customer", "[service][agen
   fx.send(anon, "c_2", "k_2", "hi");
   CHECK(fx.agent_json(fx.svc->agent_get(fx.agent(), "c_2", fx.now), 200)["user_name"] == "");
 }
+
+TEST_CASE("live chat: a survey may follow the close, and its answer starts no new ticket",
+          "[service][lifecycle][csat]") {
+  Fixture fx(config_with_style("live_chat"));
+  auto s = fx.connect("app");
+  fx.hello(s);
+  fx.send(s, "c_1", "k_1", "hello");
+  CHECK(fx.agent_json(fx.svc->agent_status(fx.agent(), "c_1", R"({"status":"solved"})", fx.now),
+                      200)["status"] == "closed");
+  // Another message is refused after the close; the survey is not.
+  CHECK(fx.svc->agent_post(fx.agent(), "c_1", R"({"text":"one more thing"})", fx.now).status ==
+        409);
+  fx.agent_json(fx.svc->agent_post(
+                    fx.agent(), "c_1",
+                    R"({"text":"How did we do?","rich":"csat","payload":{"scale":5}})", fx.now),
+                201);
+  protocol::Send rate;
+  rate.req = "r";
+  rate.conv = "c_1";
+  rate.cid = "k_rate";
+  rate.body.text = "5";
+  rate.body.event = Json{{"type", "csat"}, {"score", 5}, {"scale", 5}};
+  auto out = fx.frame(s, rate);
+  REQUIRE(out.size() == 1);
+  CHECK(as<protocol::Ack>(out[0]).cid == "k_rate");
+  auto summary = fx.agent_json(fx.svc->agent_get(fx.agent(), "c_1", fx.now), 200);
+  CHECK(summary["status"] == "closed");
+  CHECK(summary["ticket"] == 1);
+  // A question after the rating does start the next ticket.
+  fx.send(s, "c_1", "k_2", "actually, one more question");
+  CHECK(fx.agent_json(fx.svc->agent_get(fx.agent(), "c_1", fx.now), 200)["ticket"] == 2);
+}

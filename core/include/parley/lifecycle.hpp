@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parley/model.hpp"
 #include "parley/types.hpp"
 
 namespace parley::lifecycle {
@@ -73,6 +74,17 @@ bool is_ineffectual(const Policy& p, std::string_view locale, std::string_view t
 // A customer (visitor) message arrives.
 Decision on_customer_message(const Policy& p, const Ticket& t, std::string_view locale,
                              std::string_view text, TimeMs now);
+// The same for a whole body: a survey answer (is_survey_answer) on a pending, solved or
+// closed ticket is ignored like "thanks": rating a solved conversation neither reopens it
+// nor, in live chat, starts a new ticket.
+Decision on_customer_message(const Policy& p, const Ticket& t, std::string_view locale,
+                             const Body& body, TimeMs now);
+
+// A CSAT survey: an agent's or bot's `rich: csat` message. It may follow a close (live chat
+// closes at solve), where other agent messages are refused.
+bool is_survey(const Body& b);
+// A customer's answer to a survey: `event: {"type": "csat", "score": n}`.
+bool is_survey_answer(const Body& b);
 // An agent or bot message arrives: open/new tickets become pending (waiting on the customer).
 Decision on_agent_message(const Policy& p, const Ticket& t, std::string_view agent_id, TimeMs now);
 // An explicit status change by an agent. Solved in live chat closes immediately.
