@@ -34,7 +34,8 @@
 #              (tests/widget_parts/run.mjs). "widget" is another name for this tier.
 #   demo       the sales demo (demo/): the guided tour walked in Chromium on the store page
 #              and the agent console against the real server (tests/demo/tour.mjs,
-#              screenshots in build/screens/demo-tour-*.png), the console's own smoke test
+#              screenshots in build/screens/demo-tour-*.png), the demo bar's hours, style
+#              and reset (tests/demo/controls.mjs), the console's own smoke test
 #              (tests/demo/agent.mjs), and demo/run.sh's contract (tests/demo/run_sh.mjs)
 #   bench      Google Benchmark (build/native/parley_bench), then
 #              node tests/bench/wasm_bench.js when it exists, then the WebSocket load
@@ -312,7 +313,7 @@ tier_demo() {
   build_dist
   build_demo
   local rc=0 t
-  for t in tour agent run_sh; do
+  for t in tour controls agent run_sh; do
     [[ -f "tests/demo/$t.mjs" ]] || continue
     say "-- node tests/demo/$t.mjs"
     node --experimental-websocket --no-warnings "tests/demo/$t.mjs" || rc=1

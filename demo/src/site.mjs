@@ -68,6 +68,9 @@ class Controls {
   settings(change) {
     return this.act('Saving', async () => {
       this.state = await demo('POST', 'settings', change);
+      // Business hours reach a widget in the server's welcome: reconnect by reloading, as a
+      // visitor arriving now would.
+      if (change.hours) location.reload();
     });
   }
 
