@@ -5,12 +5,11 @@
 //
 //   node tests/demo/agent.mjs [--binary build/native/parley_server] [--keep]
 //
-// Builds the demo first (node demo/build.mjs; the console alone when the rest of the demo
-// is not there yet). Saves build/screens/demo-agent-console.png. Exit status non-zero on
-// any failure.
+// Builds the demo first (node demo/build.mjs). Saves build/screens/demo-agent-console.png.
+// Exit status non-zero on any failure.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -62,19 +61,7 @@ async function agentPostJson(url, path, body) {
 // ----------------------------------------------------------------------------- build
 
 function buildDemo() {
-  if (existsSync(join(ROOT, 'demo/src/site.mjs'))) {
-    execFileSync(process.execPath, [join(ROOT, 'demo/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-    return;
-  }
-  // The store page is not there yet: build the console alone, as demo/build.mjs would.
-  mkdirSync(DEMO_DIR, { recursive: true });
-  for (const f of ['agent.html', 'agent.css']) cpSync(join(ROOT, 'demo/public', f), join(DEMO_DIR, f));
-  const script = `
-    import * as esbuild from 'esbuild';
-    await esbuild.build({ entryPoints: { agent: ${JSON.stringify(join(ROOT, 'demo/src/agent.mjs'))} },
-      bundle: true, minify: true, sourcemap: true, format: 'esm', charset: 'utf8', target: ['es2020'],
-      legalComments: 'none', outdir: ${JSON.stringify(DEMO_DIR)}, logLevel: 'warning' });`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'demo/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 // ----------------------------------------------------------------------------- visitors
