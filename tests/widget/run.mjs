@@ -83,7 +83,10 @@ const thread = (page) =>
         })
         .join(''),
       state: m.querySelector('.state')?.dataset.state || '',
-      who: m.querySelector('.who')?.textContent || '',
+      // The name only (text nodes), without the avatar's initials.
+      who: [...(m.querySelector('.who')?.childNodes || [])].filter((n) => n.nodeType === 3).map((n) => n.data).join(''),
+      avatar: m.querySelector('.who .av')?.textContent ?? null,
+      botIcon: !!m.querySelector('.who .av svg'),
       actions: [...m.querySelectorAll('[data-action]')].map((b) => b.dataset.action),
     })),
   );
@@ -209,6 +212,8 @@ scenario('agent reply: counted on the badge while closed, shown with the agent n
   });
   const agent = items.find((x) => x.text === 'Hello from Ada');
   check(agent.who === 'Ada', `agent name ${agent.who}`);
+  check(agent.avatar === 'A' && !agent.botIcon, `agent avatar ${agent.avatar}`);
+  check(items.find((x) => x.who === 'You').avatar === null, 'an avatar on the visitor\'s own messages');
   await waitFor('badge cleared once read', async () => page.locator('parley-messenger .badge').isHidden());
   await invariants(page, problems);
   await ctx.close();
@@ -470,6 +475,8 @@ scenario('who is answering: the bot, then the queue position after "talk to a hu
   await startConv(page, 'hi');
   const sub = () => inShadow(page, (root) => root.querySelector('header p').textContent);
   await waitFor('bot shown', async () => /bot is answering/.test(await sub()));
+  const bot = await waitFor('a bot message', async () => (await thread(page)).find((m) => m.botIcon));
+  check(bot.avatar === '' && bot.who, `bot avatar: ${JSON.stringify(bot)}`);
   await sendViaComposer(page, 'talk to a human');
   const s = await waitFor('queue shown', async () => /In the queue, position \d+/.test(await sub()) && (await sub()));
   check(/position 1\b/.test(s), `header ${s}`);
@@ -583,6 +590,39 @@ scenario('accessibility: axe-core finds no serious or critical violation (open p
   const bad = [...v1, ...v2].filter((v) => v.impact === 'serious' || v.impact === 'critical');
   check(!bad.length, `axe: ${JSON.stringify(bad)}`);
   t.note = `axe: ${v1.length + v2.length} minor/moderate violations (${[...v1, ...v2].map((v) => v.id).join(',') || 'none'})`;
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('long thread (2,000 messages): a window of them in the DOM; scrolling up reveals older ones', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '', many: '2000' } });
+  await launcher(page).click();
+  const dom = () =>
+    inShadow(page, (root) => {
+      const texts = [...root.querySelectorAll('.msg .pl-text')].map((n) => +n.textContent.replace(/\D/g, ''));
+      return { count: texts.length, oldest: Math.min(...texts), newest: Math.max(...texts) };
+    });
+  const first = await dom();
+  check(first.newest === 2000, `newest message not shown: ${JSON.stringify(first)}`);
+  check(first.count >= 20 && first.count <= 100, `${first.count} message nodes for 2000 messages`);
+  const toTop = () => page.locator('parley-messenger .log').evaluate((l) => (l.scrollTop = -l.scrollHeight));
+  let now = first;
+  for (let i = 0; i < 3; i++) {
+    const before = now;
+    await toTop();
+    now = await waitFor('older messages revealed', async () => {
+      const d = await dom();
+      return d.oldest < before.oldest && d;
+    });
+  }
+  check(now.count <= 250, `${now.count} message nodes after three steps up`);
+  check(now.oldest === 2000 - now.count + 1, `the window is not contiguous: ${JSON.stringify(now)}`);
+  // What the visitor was reading stays in view: the log is not thrown back to the newest.
+  check(await page.locator('parley-messenger .log').evaluate((l) => l.scrollTop < -100), 'the log jumped to the newest');
+  check(!(await page.evaluate(() => window.calls.some((c) => c[0] === 'loadOlder'))), 'paged from the API while older messages were loaded');
+  // Back at the newest, the window shrinks again.
+  await page.locator('parley-messenger .log').evaluate((l) => (l.scrollTop = 0));
+  await waitFor('window shrunk', async () => (await dom()).count <= 100);
   await invariants(page, problems);
   await ctx.close();
 });

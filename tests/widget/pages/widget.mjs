@@ -3,6 +3,7 @@
 //   ?...&consent                                     with requireConsent
 //   ?fake[&locale=xx]                                mount() over a stub instance whose
 //                                                    timeline has every message state
+//   ?fake&many=N                                     the same with a thread of N messages
 import { defineParleyMessenger, mount } from '/web/src/widget/index.js';
 
 const q = new URLSearchParams(location.search);
@@ -32,6 +33,13 @@ function fakeParley() {
       error: { code: 'forbidden', recoverable: 'permanent', message: 'conversation closed' },
     },
   ];
+  const many = +q.get('many');
+  if (many) {
+    items.length = 0;
+    for (let i = 1; i <= many; i++) {
+      items.push({ key: `m${i}`, state: 'read', message: msg(i, i % 3 ? 'visitor' : 'agent', `message number ${i}`, now - (many - i) * 60000) });
+    }
+  }
   const conv = { id: 'c_1', status: 'open', style: 'social_messaging', ticket: 1, subject: 'Order #1234',
     owner: { kind: 'agent', agent_name: 'Ada' }, channels: [], last_seq: 8, read_seq: 8, unread: 0, preview: '' };
   const listeners = {};

@@ -29,6 +29,7 @@ export { renderBody, setBodyRenderer };
 
 const TAG = 'parley-messenger';
 const TYPING_IDLE_MS = 3000;
+const WINDOW = 50; // messages in the DOM at first, and added per step up
 const RECONNECTING = new Set(['connecting', 'handshaking', 'backoff']);
 const CHANNELS = ['sms', 'whatsapp', 'email', 'device'];
 
@@ -46,6 +47,19 @@ function beep() {
     o.onended = () => a.close();
   } catch {}
 }
+
+/** An author's avatar beside the name (aria-hidden: the name is read): the bot's icon, else initials. */
+const avatar = (role, name) =>
+  html`<span class="av" aria-hidden="true">${
+    role === 'bot'
+      ? html`<svg viewBox="0 0 24 24"><path d="M11 2h2v3h4a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3H7a3 3 0 0 1-3-3V8a3 3 0 0 1 3-3h4zM8.5 10a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm7 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zM8 16h8v-1.5H8z"/></svg>`
+      : name
+          .trim()
+          .split(/\s+/, 2)
+          .map((w) => [...w][0])
+          .join('')
+          .toUpperCase()
+  }</span>`;
 
 const dayKey = (ts) => {
   const d = new Date(ts);
@@ -315,7 +329,15 @@ export class ParleyMessenger extends HTMLElement {
    * signature, so an unchanged message costs a comparison.
    */
   thread() {
-    const items = this.conv && this.parley ? this.parley.messages(this.conv) : [];
+    const all = this.conv && this.parley ? this.parley.messages(this.conv) : [];
+    // Only a window of the newest messages is in the DOM: from the message `from` (kept by
+    // key, so rows keep their positions as messages arrive) to the newest. Scrolling up
+    // moves `from` back (onScroll); back at the newest, the window shrinks again.
+    let start = this.from ? all.findIndex((it) => it.key === this.from) : -1;
+    if (start < 0) start = Math.max(0, all.length - WINDOW);
+    this.start = start;
+    this.from = all[start] && all[start].key;
+    const items = all.slice(start);
     const rows = [];
     let day = '';
     let prevAuthor = '';
@@ -357,7 +379,7 @@ export class ParleyMessenger extends HTMLElement {
           onAction: (a) => this.onRichAction(m.conv, a),
         });
     return html`<div class="msg ${me ? 'me' : role === 'system' ? 'system' : 'them'} ${it.state}" data-key=${it.key}>${
-      showName && role !== 'system' ? html`<div class="who">${this.authorName(m.author)}</div>` : nothing
+      showName && role !== 'system' ? html`<div class="who">${me ? nothing : avatar(role, this.authorName(m.author))}${this.authorName(m.author)}</div>` : nothing
     }<div class="bubble"><div class="pl-body">${body}</div></div><div class="meta"><time datetime=${new Date(m.ts).toISOString()}>${this.fmtTime.format(m.ts)}</time>${
       m.edited_ts ? html`<span>${t('edited')}</span>` : nothing
     }${
@@ -425,6 +447,7 @@ export class ParleyMessenger extends HTMLElement {
     this.conv = conv || null;
     this.view = 'thread';
     this.stick = true;
+    this.from = null;
     if (conv && this.parley) this.act(() => this.parley.openConversation(conv));
     this.render();
     if (changed || !this.text) this.setText(this.loadDraft());
@@ -445,8 +468,23 @@ export class ParleyMessenger extends HTMLElement {
   onScroll() {
     const p = this.parley;
     const log = this.$('.log');
-    if (!p || !this.conv || this.loadingOlder || log.scrollHeight - log.clientHeight + log.scrollTop > 32) return;
+    if (!p || !this.conv || this.loadingOlder) return;
     const items = p.messages(this.conv);
+    // column-reverse: scrollTop is 0 at the newest message and negative above it.
+    if (log.scrollTop > -8 && items.length - this.start > 2 * WINDOW) {
+      this.from = null;
+      return this.render();
+    }
+    if (log.scrollHeight - log.clientHeight + log.scrollTop > 32) return;
+    if (this.start > 0) {
+      // Rows added above the visitor's position: keep what they read in view (at the very
+      // top of a column-reverse log, Chromium would otherwise stay at the new top).
+      const y = log.scrollTop;
+      this.from = items[Math.max(0, this.start - WINDOW)].key;
+      this.render();
+      log.scrollTop = y;
+      return;
+    }
     if (!items.length || items[0].message.seq <= 1) return; // the whole history is here
     this.loadingOlder = true;
     this.render();

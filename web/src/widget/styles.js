@@ -57,7 +57,8 @@ header button:focus-visible{outline-color:#fff}
 .msg{max-width:85%;align-self:flex-start;content-visibility:auto;contain-intrinsic-size:auto 48px}
 .msg.me{align-self:flex-end;text-align:end}
 .msg.system{align-self:center;text-align:center;font-size:13px;opacity:.9}
-.who{font-size:12px;opacity:.75;margin:6px 2px 2px}
+.who{font-size:12px;margin:6px 2px 2px;display:flex;align-items:center;gap:6px}
+.me .who{justify-content:flex-end}.av{flex:none;display:grid;place-items:center;width:24px;height:24px;border-radius:50%;background:var(--a);color:#fff;font-size:11px;font-weight:600}.av svg{width:16px;height:16px;fill:currentColor}
 .bubble{display:inline-block;max-width:100%;text-align:start;padding:8px 12px;border-radius:var(--r);background:var(--sub);white-space:pre-wrap;overflow-wrap:anywhere}
 .me .bubble{background:var(--a);color:#fff}
 .me.queued .bubble,.me.sending .bubble{background:var(--sub);color:var(--fg);border:1px dashed var(--at)}
