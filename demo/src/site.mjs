@@ -38,7 +38,10 @@ class Controls {
 
   async refresh() {
     try {
+      const first = !this.state;
       this.state = await demo('GET', 'state');
+      // Loaded while the demo network is off: the widget hears it once it is listening.
+      if (first && !this.state.online) widget().then(() => window.dispatchEvent(new Event('offline')));
     } catch (e) {
       this.note = `Server: ${e.message}`;
     }
@@ -59,9 +62,13 @@ class Controls {
     }
   }
 
+  // The network really drops: the server cuts the widget's connections and refuses new
+  // ones. A real phone's browser would also fire `offline` / `online` at the page, which is
+  // what lets a widget reconnect at once instead of waiting out its backoff; so does this.
   setOnline(online) {
     return this.act(online ? 'Going online' : 'Going offline', async () => {
       this.state = await demo('POST', 'network', { online });
+      window.dispatchEvent(new Event(online ? 'online' : 'offline'));
     });
   }
 

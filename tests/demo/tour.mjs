@@ -137,12 +137,16 @@ try {
     await tour.ok('survived the reload');
     await openWidget();
     await shot(page, 2, 'after-reload');
+    await page.waitForTimeout(8000); // a real offline spell: long enough for retries to back off
   });
 
   await step(3, 'back online: delivered exactly once', async () => {
     await tour.next();
+    const online = Date.now();
     await page.locator('[data-testid="demo-network"]').click();
     await waitFor('delivered', async () => ['sent', 'delivered', 'read'].includes((await items(conv)).find((i) => i.text === SCRIPT.first)?.state));
+    // Back online means now, not after the backoff of the offline spell.
+    check(Date.now() - online < 3000, `delivered ${Date.now() - online} ms after going online`);
     await tour.ok('delivered once');
     const all = await agentAllMessages(server.url, conv, GRACE);
     const copies = all.filter((m) => m.body.text === SCRIPT.first).length;
