@@ -55,12 +55,12 @@ await esbuild.build({
   outfile: join(out, 'parley.js'),
 });
 // The widget: <parley-messenger> defined on load, plus Parley.create and mount.
-// The ES module leaves the widget's locale tables out (web/src/widget/i18n: English is built
-// in, the others are dynamic imports): each is its own module, parley-locale-<lang>.mjs,
-// loaded beside parley-widget.mjs only by a visitor who needs it. The classic script cannot
-// import a module relative to itself: it carries every table.
+// The ES module leaves the widget's locale tables out (web/src/widget/i18n: dynamic
+// imports): each is its own module, parley-locale-<lang>.mjs, loaded beside
+// parley-widget.mjs, one per visitor. The classic script cannot import a module relative to
+// itself: it carries every table.
 const widget = { ...common, entryPoints: [join(root, 'web/src/widget/auto.js')] };
-const LOCALES = ['fr', 'ar'];
+const LOCALES = ['en', 'fr', 'ar'];
 const splitLocales = {
   name: 'split-locales',
   setup(b) {
@@ -93,3 +93,25 @@ const locales = LOCALES.map((l) => `parley-locale-${l}.mjs`);
 for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', ...locales, 'parley-widget.js', 'parley_core.mjs', 'parley_core.wasm']) {
   console.log(`build/dist/${f} ${statSync(join(out, f)).size} bytes`);
 }
+
+// The XMPP adapter (web/src/transport/xmpp, docs/adapters.md) for integrators who sync
+// Parley through an XMPP server: its own ES module, with @xmpp/client bundled in, so
+// nothing of it weighs on parley.mjs or the widget. `Parley.create({ adapter:
+// xmppAdapter({...}) })` plugs it in. @xmpp/resolve (DNS/host-meta discovery, unused: the
+// adapter is given the WebSocket URL) imports node:dns, which a browser does not have.
+const noNodeDns = {
+  name: 'no-node-dns',
+  setup(b) {
+    b.onResolve({ filter: /^node:dns$/ }, () => ({ path: 'node:dns', namespace: 'empty' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export default {};' }));
+  },
+};
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, 'web/src/transport/xmpp/index.js')],
+  format: 'esm',
+  charset: 'utf8',
+  plugins: [noNodeDns],
+  outfile: join(out, 'parley-xmpp.mjs'),
+});
+console.log(`build/dist/parley-xmpp.mjs ${statSync(join(out, 'parley-xmpp.mjs')).size} bytes`);

@@ -627,6 +627,80 @@ scenario('long thread (2,000 messages): a window of them in the DOM; scrolling u
   await ctx.close();
 });
 
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const pick = (page, files) => page.locator('parley-messenger input[type=file]').setInputFiles(files);
+const composerError = (page) => inShadow(page, (root) => root.querySelector('form .err').textContent);
+const attachmentsOnServer = async (server, conv) =>
+  (await agentAllMessages(server.url, conv, AGENT)).flatMap((m) => (m.body.attachments || []).map((a) => a.name));
+
+scenario('attachments: limits give a localized error; an image shows its thumbnail; the file name is text', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  await page.evaluate(() => {
+    window.alerted = 0;
+    window.alert = () => window.alerted++;
+  });
+  const conv = await startConv(page, 'a picture follows');
+  check(await page.locator('parley-messenger button.attach').getAttribute('aria-label') === 'Attach a file', 'attach button name');
+  await pick(page, { name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<p>x</p>') });
+  await waitFor('type error', async () => /^page\.html cannot be sent/.test(await composerError(page)));
+  await pick(page, { name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
+  await waitFor('size error', async () => /^big\.png is too large: files can be 10\.5 MB at most/.test(await composerError(page)));
+  const name = `${HOSTILE}.png`;
+  await pick(page, { name, mimeType: 'image/png', buffer: PNG });
+  await waitFor('the error cleared by a good file', async () => (await composerError(page)) === '');
+  const shown = await waitFor('the image message sent', () =>
+    inShadow(page, (root, name) => {
+      const m = [...root.querySelectorAll('.msg.me')].find((x) => x.querySelector('.pl-file-name')?.textContent === name);
+      return m && /sent|delivered|read/.test(m.querySelector('.state').dataset.state) && {
+        thumb: m.querySelector('img.pl-thumb')?.getAttribute('src') || '',
+        imgs: root.querySelectorAll('img').length,
+        size: m.querySelector('.pl-file-size')?.textContent,
+      };
+    }, name),
+  );
+  check(shown.thumb.startsWith('blob:'), `thumbnail ${shown.thumb}`);
+  check(shown.imgs === 1, `${shown.imgs} img elements (the file name injected one?)`);
+  check(shown.size === `${PNG.length} bytes`, `size ${shown.size}`);
+  check((await page.evaluate(() => window.alerted)) === 0, 'alert ran');
+  check(JSON.stringify(await attachmentsOnServer(server, conv)) === JSON.stringify([name]), 'not on the server once');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('attachments: picked offline → queued with an upload bar; after a reload and back online the server has it once', async (t) => {
+  const server = await t.server();
+  const port = server.port;
+  const { ctx, page, problems } = await openPage(t, { server });
+  const conv = await startConv(page, 'sending notes');
+  await server.stop('SIGTERM');
+  await ctx.setOffline(true);
+  await pick(page, { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('picked while offline') });
+  const queued = () =>
+    inShadow(page, (root) => {
+      const m = [...root.querySelectorAll('.msg.me')].find((x) => x.querySelector('.pl-file-name')?.textContent === 'notes.txt');
+      return m && { state: m.querySelector('.state').dataset.state, bar: !!m.querySelector('progress'), size: m.querySelector('.pl-file-size')?.textContent };
+    });
+  const q = await waitFor('queued', async () => ((await queued())?.state === 'queued' ? await queued() : null));
+  check(q.bar && q.size === '20 bytes', `queued attachment ${JSON.stringify(q)}`);
+  await ctx.setOffline(false); // only to load the page itself; the server is still down
+  await page.reload();
+  await load(page);
+  await ctx.setOffline(true);
+  await launcher(page).click();
+  await waitFor('still queued after the reload', async () => /queued|sending/.test((await queued())?.state || ''));
+  await t.server({ port });
+  await ctx.setOffline(false);
+  await waitFor('sent', async () => /sent|delivered|read/.test((await queued())?.state || ''));
+  check(!(await queued()).bar, 'the upload bar stays after sending');
+  await waitFor('on the server', async () => (await attachmentsOnServer(server, conv)).includes('notes.txt'));
+  await sleep(500);
+  const names = await attachmentsOnServer(server, conv);
+  check(names.filter((n) => n === 'notes.txt').length === 1, `on the server: ${names}`);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
 /** The panel's background luma (0 black .. 255 white). */
 const panelLuma = (page) =>
   inShadow(page, (root) => {

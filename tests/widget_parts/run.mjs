@@ -182,6 +182,18 @@ test('control: the audit and the __pwned flag do detect a real injection', async
   check(r.audit.some((p) => p.startsWith('attribute IMG onerror')) && r.audit.includes('element B'), `audit: ${r.audit}`);
 });
 
+test('locale tables: fr and ar have exactly the English keys, and the same {placeholders}', async () => {
+  const load = async (l) => (await import(`${ROOT}/web/src/widget/i18n/${l}.js`)).default;
+  const en = await load('en');
+  const vars = (s) => (String(s).match(/\{\w+\}/g) || []).sort().join();
+  for (const l of ['fr', 'ar']) {
+    const t = await load(l);
+    eq(Object.keys(t).sort(), Object.keys(en).sort(), `${l} keys`);
+    const bad = Object.keys(en).filter((k) => vars(t[k]) !== vars(en[k]));
+    eq(bad, [], `${l} placeholders`);
+  }
+});
+
 test('sources use no HTML sinks, eval or inline styles', async () => {
   const forbidden = /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new Function|Function\s*\(|setAttribute\(\s*['"](style|on\w+)|\.style\s*=(?!=)|\.cssText|srcdoc|createContextualFragment|DOMParser|unsafeHTML|unsafeSVG|unsafeMathML|unsafeStatic/;
   const bad = [];

@@ -66,9 +66,9 @@ try {
 }
 const core = gz('build/dist/parley_core.wasm') + gz('build/dist/parley_core.mjs');
 const bundle = gz('build/dist/parley.mjs');
-// The widget's ES module loads its locale tables lazily (web/build.mjs): English is built in,
-// and a visitor loads at most one parley-locale-<lang>.mjs beside it. The budget counts the
-// worst case a visitor loads: the widget plus the largest table.
+// The widget's ES module loads its locale tables lazily (web/build.mjs): a visitor loads one
+// parley-locale-<lang>.mjs beside it. The budget counts the worst case a visitor loads: the
+// widget plus the largest table.
 const locales = readdirSync(join(ROOT, 'build/dist')).filter((f) => /^parley-locale-\w+\.mjs$/.test(f));
 const widget = core + gz('build/dist/parley-widget.mjs') + Math.max(0, ...locales.map((f) => gz(`build/dist/${f}`)));
 const ratio = results[100000] / results[1000];

@@ -20,8 +20,9 @@
 // input and written by setText().
 
 import { html, keyed, nothing, render } from './lit.js';
-import { create } from '../parley.js';
+import { create, FILE_TYPES, MAX_FILE_BYTES } from '../parley.js';
 import { renderBody, setBodyRenderer } from './body.js';
+import { fileSize } from './rich.js';
 import { loadLocale, pickLocale } from './i18n/index.js';
 import { styleSheet } from './styles.js';
 
@@ -86,6 +87,9 @@ export class ParleyMessenger extends HTMLElement {
     this.editing = null; // cid of the queued message being edited
     this.sheet = null; // the handoff sheet: { ch, err, busy, done: null | 'device' | text }
     this.cache = new Map(); // message key -> [signature, template]
+    this.thumbs = new Map(); // cid -> object URL of an image picked in this session
+    this.progress = new Map(); // cid -> its last upload_progress {loaded, total}
+    this.fileErr = '';
     this.marked = new Map(); // conv -> last seq we marked read
     this.error = null;
     this.off = [];
@@ -131,8 +135,14 @@ export class ParleyMessenger extends HTMLElement {
   }
 
   applyLocale() {
-    const l10n = (this.l10n = pickLocale(this.getAttribute('locale') || this.createOptions.locale));
-    if (l10n.pending) this.localeReady = loadLocale(l10n.pending).then(() => this.l10n === l10n && this.applyLocale(), () => {});
+    const l10n = pickLocale(this.getAttribute('locale') || this.createOptions.locale);
+    if (l10n.pending) {
+      // Keep showing the current strings (if any) until the new table is here.
+      const want = (this.want = l10n.pending);
+      loadLocale(want).then(() => this.want === want && this.applyLocale());
+      if (this.l10n) return;
+    }
+    this.l10n = l10n;
     const { locale } = l10n;
     this.fmtDay = new Intl.DateTimeFormat(locale, { weekday: 'long', month: 'long', day: 'numeric' });
     this.fmtTime = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' });
@@ -154,6 +164,10 @@ export class ParleyMessenger extends HTMLElement {
       document.title = n ? `(${n}) ${base}` : base;
       if (n > (this.lastUnread || 0) && parley.isLeader && document.hidden) beep();
       this.lastUnread = n;
+    });
+    on('upload_progress', (d) => {
+      this.progress.set(d.cid, d);
+      this.update();
     });
     on('error', (e) => this.showError(e));
     on('wiped', () => {
@@ -200,7 +214,7 @@ export class ParleyMessenger extends HTMLElement {
 
   render() {
     this.pending = false;
-    if (!this.shadowRoot) return;
+    if (!this.shadowRoot || this.l10n.pending) return;
     render(this.view_(), this.shadowRoot);
     if (this.stick) {
       this.$('.log').scrollTop = 0; // the newest message (column-reverse: 0 is the bottom)
@@ -251,10 +265,13 @@ export class ParleyMessenger extends HTMLElement {
             )
           : html`<li class="empty">${t('noConversations')}</li>`
       }</ul><button type="button" class="primary" @click=${() => this.openThread(null, true)}>${t('newConversation')}</button></div>
-<div class="threadview" ?hidden=${!thread}><div class="log" role="log" aria-live="polite" tabindex="0" aria-label=${t('log')} @scroll=${{ handleEvent: () => this.onScroll(), passive: true }}><div class="inner">${this.thread()}</div></div><div class="typing" role="status">${this.typing(entry)}</div><div class="sheet" ?hidden=${!this.sheet || over}>${this.sheetView()}</div><div class="ended" ?hidden=${!over}><p>${t('ended')}</p><button type="button" class="primary" @click=${() => this.restart()}>${t('startNew')}</button></div><form ?hidden=${over} @submit=${(e) => {
+<div class="threadview" ?hidden=${!thread} @dragover=${(e) => e.preventDefault()} @drop=${(e) => this.attach(e.dataTransfer.files, e)}><div class="log" role="log" aria-live="polite" tabindex="0" aria-label=${t('log')} @scroll=${{ handleEvent: () => this.onScroll(), passive: true }}><div class="inner">${this.thread()}</div></div><div class="typing" role="status">${this.typing(entry)}</div><div class="sheet" ?hidden=${!this.sheet || over}>${this.sheetView()}</div><div class="ended" ?hidden=${!over}><p>${t('ended')}</p><button type="button" class="primary" @click=${() => this.restart()}>${t('startNew')}</button></div><form ?hidden=${over} @submit=${(e) => {
         e.preventDefault();
         this.submit();
-      }}><div class="editing" ?hidden=${!editing}><span>${t('editing')}</span><button type="button" @click=${() => this.stopEdit()}>${t('cancelEdit')}</button></div><div class="row"><textarea rows="1" enterkeyhint="send" aria-label=${t('composer')} placeholder=${t('placeholder')} @input=${(e) => this.onInput(e.target.value)} @keydown=${(e) => {
+      }}><div class="editing" ?hidden=${!editing}><span>${t('editing')}</span><button type="button" @click=${() => this.stopEdit()}>${t('cancelEdit')}</button></div><p class="err" role="alert">${this.fileErr}</p><div class="row"><button type="button" class="attach" aria-label=${t('attach')} @click=${() => this.$('#file').click()}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.7-5.7l-7.8 7.8a6 6 0 0 0 8.5 8.5l6.4-6.4"/></svg></button><input id="file" type="file" hidden multiple accept=${FILE_TYPES.join()} @change=${(e) => {
+        this.attach(e.target.files);
+        e.target.value = '';
+      }}><textarea rows="1" enterkeyhint="send" aria-label=${t('composer')} placeholder=${t('placeholder')} @paste=${(e) => this.attach(e.clipboardData.files, e)} @input=${(e) => this.onInput(e.target.value)} @keydown=${(e) => {
         if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
           e.preventDefault();
           this.submit();
@@ -352,7 +369,8 @@ export class ParleyMessenger extends HTMLElement {
       const who = `${m.author.role}:${m.author.id || ''}:${m.author.name || ''}`;
       const showName = who !== prevAuthor;
       prevAuthor = who;
-      const sig = JSON.stringify([it.state, m.body, m.deleted, m.edited_ts, it.error && it.error.message, showName, m.author.name, this.editing === it.key]);
+      const cid = m.cid || it.key;
+      const sig = JSON.stringify([it.state, m.body, m.deleted, m.edited_ts, it.error && it.error.message, showName, m.author.name, this.editing === it.key, this.progress.get(cid), this.thumbs.has(cid)]);
       let c = this.cache.get(it.key);
       if (!c || c[0] !== sig) this.cache.set(it.key, (c = [sig, this.message(it, showName)]));
       rows.push(keyed(it.key, c[1]));
@@ -376,11 +394,17 @@ export class ParleyMessenger extends HTMLElement {
           author: m.author,
           labels: { submit: t('send'), rate: (n, scale) => `${n} / ${scale}` },
           fileBase: this.getAttribute('server') || undefined,
+          preview: () => this.thumbs.get(cid),
           onAction: (a) => this.onRichAction(m.conv, a),
         });
+    // An attachment on its way: queued (offline), then uploading with its progress.
+    const up = me && /queued|sending/.test(it.state) && (m.body.attachments || []).find((a) => !a.url);
+    const pr = up && this.progress.get(cid);
     return html`<div class="msg ${me ? 'me' : role === 'system' ? 'system' : 'them'} ${it.state}" data-key=${it.key}>${
       showName && role !== 'system' ? html`<div class="who">${me ? nothing : avatar(role, this.authorName(m.author))}${this.authorName(m.author)}</div>` : nothing
-    }<div class="bubble"><div class="pl-body">${body}</div></div><div class="meta"><time datetime=${new Date(m.ts).toISOString()}>${this.fmtTime.format(m.ts)}</time>${
+    }<div class="bubble"><div class="pl-body">${body}</div>${
+      up ? html`<progress max=${pr ? pr.total : 1} value=${pr ? pr.loaded : nothing} aria-label=${t('uploading', { name: up.name })}></progress>` : nothing
+    }</div><div class="meta"><time datetime=${new Date(m.ts).toISOString()}>${this.fmtTime.format(m.ts)}</time>${
       m.edited_ts ? html`<span>${t('edited')}</span>` : nothing
     }${
       me
@@ -573,6 +597,30 @@ export class ParleyMessenger extends HTMLElement {
   }
 
   // ------------------------------------------------------------------ composer
+  /** Files from the picker, a paste or a drop: checked here for a localized error, then sent. */
+  async attach(files, e) {
+    const p = this.parley;
+    if (!p || !files || !files.length) return;
+    if (e) e.preventDefault();
+    this.fileErr = '';
+    for (const f of files) {
+      const type = f.type.split(';')[0].toLowerCase();
+      if (!FILE_TYPES.includes(type)) this.fileErr = this.t('fileType', { name: f.name });
+      else if (f.size > MAX_FILE_BYTES) this.fileErr = this.t('fileSize', { name: f.name, max: fileSize(MAX_FILE_BYTES, this.l10n.locale) });
+      else {
+        try {
+          if (!this.conv) this.conv = await p.startConversation('');
+          this.stick = true;
+          const cid = await p.sendFile(this.conv, f);
+          if (type.startsWith('image/')) this.thumbs.set(cid, URL.createObjectURL(f));
+        } catch (x) {
+          this.fileErr = this.t('error', { reason: x.message });
+        }
+      }
+    }
+    this.render();
+  }
+
   setText(v) {
     this.$('textarea').value = this.text = v;
   }

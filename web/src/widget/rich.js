@@ -14,6 +14,8 @@
 //                                     fields as numbers (null when empty); fields then disable
 //   {type: 'csat', score}             1..scale; the scale's buttons then become disabled
 // labels (i18n, English defaults): {submit: 'Send', rate: (n, scale) => 'n of scale'}.
+// preview(attachment) → an image URL to show as a thumbnail (the widget gives object URLs
+//   of images picked in this session), or nothing.
 // locale: for Intl.NumberFormat of attachment sizes. fileBase: base URL that relative
 //   /v1/files/… attachment URLs resolve against (the Parley server); default the page's.
 // Links (buttons with url, attachments) are http:, https: or mailto: only (attachments:
@@ -32,7 +34,7 @@
 //   .pl-form .pl-field .pl-field-label .pl-input .pl-submit                   form
 //   .pl-csat-question .pl-csat-scale .pl-csat-btn (.is-chosen)                csat
 //   .pl-attachments (ul) .pl-attachment (li) .pl-file (a, or span without url)
-//   .pl-file-name .pl-file-size
+//   .pl-file-name .pl-file-size .pl-thumb (img, from opts.preview only)
 // Elements: div, p, span, button, a, img, form, fieldset, label, input, select, option,
 // ul, li (+ markdown's). Attributes: class, type, href, rel, target, src, alt,
 // referrerpolicy, loading, name, required, aria-label, aria-pressed, role, value, start, dir.
@@ -179,7 +181,8 @@ function attachments(items, opts) {
       const inner = html`<span class="pl-file-name">${a.name}</span>${
         Number.isFinite(a.size) && a.size >= 0 ? html` <span class="pl-file-size">${fileSize(a.size, opts.locale)}</span>` : nothing
       }`;
-      return html`<li class="pl-attachment">${href ? html`<a class="pl-file" href=${href} rel="noopener noreferrer nofollow" target="_blank">${inner}</a>` : html`<span class="pl-file">${inner}</span>`}</li>`;
+      const thumb = opts.preview && opts.preview(a);
+      return html`<li class="pl-attachment">${thumb ? html`<img class="pl-thumb" src=${thumb} alt="">` : nothing}${href ? html`<a class="pl-file" href=${href} rel="noopener noreferrer nofollow" target="_blank">${inner}</a>` : html`<span class="pl-file">${inner}</span>`}</li>`;
     });
   return lis.length && html`<ul class="pl-attachments">${lis}</ul>`;
 }

@@ -40,7 +40,7 @@ header button:focus-visible{outline-color:#fff}
 .banner.off{background:var(--bad);color:var(--bad-fg)}
 .banner.info{background:var(--info);color:var(--info-fg)}
 .banner span{flex:1}
-.banner button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
+.banner button,.meta button,.editing button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
 .list{flex:1;overflow:auto;margin:0;padding:8px;list-style:none}
 .list li{margin:0 0 6px}
 .conv{display:flex;flex-direction:column;width:100%;text-align:start;padding:10px 12px;border:1px solid var(--line);border-radius:calc(var(--r) - 4px);background:none;gap:2px}
@@ -64,20 +64,18 @@ header button:focus-visible{outline-color:#fff}
 .me.queued .bubble,.me.sending .bubble{background:var(--sub);color:var(--fg);border:1px dashed var(--at)}
 .me.failed .bubble{background:var(--bad);color:var(--bad-fg);border:1px solid #d92d20}
 .del{font-style:italic;opacity:.7}
-.atts{margin-top:4px;display:flex;flex-direction:column}
-.att{color:inherit;text-decoration:underline}
 .meta{font-size:11px;opacity:.75;margin:2px 4px;display:flex;gap:6px;justify-content:flex-end;align-items:center;flex-wrap:wrap}
 .msg:not(.me) .meta{justify-content:flex-start}
-.meta button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
 .failed .meta{opacity:1;color:var(--err)}
 .typing{min-height:20px;padding:0 14px;font-size:12px;opacity:.75}
 form{display:flex;flex-direction:column;border-top:1px solid var(--line);padding:8px}
 .editing{display:flex;align-items:center;gap:8px;font-size:12px;padding:0 4px 6px}
 .editing span{flex:1}
-.editing button{background:none;border:1px solid currentColor;border-radius:6px;padding:1px 8px;font-size:12px}
 .row{display:flex;gap:8px;align-items:flex-end}
 textarea{flex:1;font-size:16px;resize:none;min-height:44px;max-height:140px;padding:10px 12px;border:1px solid var(--line);border-radius:calc(var(--r) - 4px);background:var(--bg)}
 textarea:focus-visible{outline-offset:0}
+.attach{flex:none;width:44px;height:44px;border:1px solid var(--line);border-radius:calc(var(--r) - 4px);background:none;display:grid;place-items:center}.attach svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2}
+.pl-thumb{display:block;max-width:100%;max-height:160px;border-radius:8px;margin-bottom:4px}progress{display:block;width:100%;margin-top:4px}
 .send{border:0;border-radius:calc(var(--r) - 4px);background:var(--a);color:#fff;padding:0 14px;height:44px;font-weight:600}
 .pl-text p{margin:0 0 6px}.pl-text p:last-child{margin:0}.pl-text pre{overflow:auto;padding:6px;border-radius:6px;background:var(--sub)}
 .pl-text a,.pl-btn[href],.pl-file[href]{color:inherit;text-decoration:underline}

@@ -72,4 +72,8 @@ export default {
   startNew: 'بدء محادثة جديدة',
   consentNote: 'لم يُحفظ السجل على هذا الجهاز بعد.',
   saveHistory: 'حفظ السجل على هذا الجهاز',
+  attach: 'إرفاق ملف',
+  fileType: 'لا يمكن إرسال {name}: يُقبل فقط الصور وملفات PDF والملفات النصية.',
+  fileSize: '{name} كبير جدًا: الحد الأقصى {max}.',
+  uploading: 'جارٍ رفع {name}',
 };

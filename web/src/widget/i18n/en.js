@@ -72,4 +72,8 @@ export default {
   startNew: 'Start a new conversation',
   consentNote: 'History is not saved on this device yet.',
   saveHistory: 'Save history on this device',
+  attach: 'Attach a file',
+  fileType: '{name} cannot be sent: only images, PDF and text files can.',
+  fileSize: '{name} is too large: files can be {max} at most.',
+  uploading: 'Uploading {name}',
 };

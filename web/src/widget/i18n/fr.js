@@ -72,4 +72,8 @@ export default {
   startNew: 'Démarrer une nouvelle conversation',
   consentNote: 'L’historique n’est pas encore enregistré sur cet appareil.',
   saveHistory: 'Enregistrer l’historique sur cet appareil',
+  attach: 'Joindre un fichier',
+  fileType: 'Impossible d’envoyer {name} : seuls les images, les PDF et les fichiers texte sont acceptés.',
+  fileSize: '{name} est trop volumineux : {max} au maximum.',
+  uploading: 'Envoi de {name}',
 };

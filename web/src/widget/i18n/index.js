@@ -2,17 +2,23 @@
 // for anything without a strings file. Dates, times and numbers always go through Intl
 // with the full locale tag (so fr-CA formats as fr-CA, with the fr strings).
 //
-// English is built in; the other tables are loaded on demand (separate chunks in the ES
-// module build, so a visitor downloads English plus at most one other table). Until a
-// table has arrived pickLocale answers English with `pending` set; loadLocale(pending)
-// resolves once it is there, and the widget then picks again.
-import en from './en.js';
-
-const TABLES = { en };
-const LOAD = { fr: () => import('./fr.js'), ar: () => import('./ar.js') };
+// Every table is loaded on demand (its own module in the ES module build,
+// parley-locale-<lang>.mjs: a visitor downloads the one table they need). Until it has
+// arrived, pickLocale answers `pending` (the widget renders nothing yet: a launcher without
+// its label would be worse) and loadLocale(pending) resolves once it is there. A table
+// that cannot be loaded falls back to English, then to the keys themselves.
+const TABLES = {};
+const LOAD = { en: () => import('./en.js'), fr: () => import('./fr.js'), ar: () => import('./ar.js') };
 
 export async function loadLocale(lang) {
-  TABLES[lang] = (await LOAD[lang]()).default;
+  try {
+    TABLES[lang] = (await LOAD[lang]()).default;
+  } catch (e) {
+    TABLES[lang] = lang === 'en' ? {} : (await loadLocale('en'), TABLES.en);
+    setTimeout(() => {
+      throw e;
+    });
+  }
 }
 
 export function pickLocale(wanted) {
@@ -21,13 +27,13 @@ export function pickLocale(wanted) {
   try {
     locale = Intl.getCanonicalLocales(tag)[0] || 'en';
   } catch {}
-  const lang = locale.split('-')[0].toLowerCase();
-  const strings = TABLES[lang] || en;
+  let lang = locale.split('-')[0].toLowerCase();
+  if (!Object.hasOwn(LOAD, lang)) lang = locale = 'en';
+  const strings = TABLES[lang] || {};
   const t = (key, vars) => {
-    let s = strings[key] ?? en[key] ?? key;
+    let s = strings[key] ?? key;
     if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
     return s;
   };
-  const pending = !TABLES[lang] && Object.hasOwn(LOAD, lang) ? lang : null;
-  return { locale: strings === en && lang !== 'en' && !pending ? 'en' : locale, dir: strings.dir, t, pending };
+  return { locale, dir: strings.dir || 'ltr', t, pending: TABLES[lang] ? null : lang };
 }
