@@ -216,6 +216,33 @@ scenario('logout wipes the user in every tab; the next user sees none of it', as
   await ctx.close();
 });
 
+scenario('after `await logout()` the data is already gone: leaving the page at once keeps nothing', async (t) => {
+  const server = await t.server();
+  const ctx = await t.browser.newContext();
+  const page = await ctx.newPage();
+  await ready(page, appUrl(t.web, server.url, { token: jwt(rid('carol')) }));
+  await waitFor('signed in', () => page.evaluate(() => window.parley.connection === 'ready' && window.parley.user));
+  const user = await page.evaluate(() => window.parley.user);
+  const conv = await page.evaluate(() => window.parley.startConversation('Private'));
+  await page.evaluate((c) => window.parley.send(c, 'my card ends in 4242'), conv);
+  await waitFor('on the server', async () => (await visitorTexts(server, conv)).length === 1);
+  // The usual sign-out: await logout(), then navigate away straight away.
+  const next = appUrl(t.web, server.url);
+  await Promise.all([
+    page.waitForNavigation({ timeout: WAIT_MS }),
+    page.evaluate(async (url) => {
+      await window.parley.logout();
+      location.href = url;
+    }, next),
+  ]);
+  await ready(page);
+  const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+  if (dbs.includes(`parley:${APP}:${user}`)) throw new Error(`the signed-out user's database survived: ${dbs}`);
+  const seen = await page.evaluate(() => JSON.stringify(window.parley.conversations()));
+  if (seen.includes(conv)) throw new Error(`the next visitor sees the signed-out user's conversation: ${seen}`);
+  await ctx.close();
+});
+
 scenario('strict CSP page (no unsafe-eval, no unsafe-inline) loads Parley and works', async (t) => {
   const server = await t.server();
   const ctx = await t.browser.newContext();

@@ -286,9 +286,19 @@ class ParleyInstance {
     return this.command('loadOlder', [conv]).then(() => undefined);
   }
 
-  /** Wipes every trace of the user in every tab; the instance continues as a new visitor. */
+  /** Wipes every trace of the user in every tab; the instance continues as a new visitor.
+   *  Resolves once the data is gone (the `wiped` event), so a page may leave right after. */
   logout() {
-    return this.command('logout', []).then(() => undefined);
+    return new Promise((resolve, reject) => {
+      const off = this.on('wiped', () => {
+        off();
+        resolve();
+      });
+      this.command('logout', []).catch((e) => {
+        off();
+        reject(e);
+      });
+    });
   }
 
   /** With requireConsent: from now on, history is kept on this device. */
@@ -599,10 +609,16 @@ class Leader {
       api.apply(update);
       this.publish(update);
     } else if (name === 'wiped') {
-      api.apply({ wiped: true });
-      this.publish({ wiped: true });
-      // Continue as a brand-new visitor in a fresh namespace.
-      this.restartFresh();
+      // The directory forgets the user before anyone hears of the wipe: a page that leaves
+      // as soon as logout() resolves keeps nothing, not even the user's id.
+      setCurrentUser(api.app, null)
+        .catch(() => {})
+        .then(() => {
+          api.apply({ wiped: true });
+          this.publish({ wiped: true });
+          // Continue as a brand-new visitor in a fresh namespace.
+          this.restartFresh();
+        });
     } else if (name === 'restored') {
       this.restoredResolve?.();
     } else if (name === 'error') {

@@ -230,6 +230,8 @@ export interface Parley {
   resume(token: string): Promise<void>;
   openConversation(conv: string): Promise<void>;
   loadOlder(conv: string): Promise<void>;
+  /** Wipes every trace of the user in every tab and continues as a new visitor. Resolves
+   *  once the data is gone, so the page may navigate away right after. */
   logout(): Promise<void>;
   consent(): Promise<void>;
   destroy(): Promise<void>;
