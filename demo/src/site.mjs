@@ -6,6 +6,7 @@
 
 import { html, render } from 'lit-html';
 import { demo, widget } from './demo-api.mjs';
+import { Account } from './account.mjs';
 import { Phone } from './phone.mjs';
 import { Tour } from './tour.mjs';
 
@@ -26,6 +27,7 @@ class Controls {
     this.state = null;
     this.busy = '';
     this.note = '';
+    this.account = new Account(document.querySelector('.account'));
     this.phone = new Phone(document.body.appendChild(document.createElement('div')));
     this.tour = new Tour(document.body.appendChild(document.createElement('div')), {
       setOnline: (on) => this.setOnline(on),
@@ -88,6 +90,7 @@ class Controls {
       const { parley } = await widget();
       await parley.logout(); // wipes this browser's copy, in every tab
       this.phone.forget();
+      this.account.forget();
       this.tour.stop();
       location.reload();
     });

@@ -585,6 +585,8 @@ class App {
     } else if (op == "settings" && post) {
       HttpResult r = service_.demo_configure(app, req->body(), now);
       if (r.status != 200) return respond(req, r);
+    } else if (op == "login" && post) {
+      return respond(req, service_.demo_login(app, req->body(), now));
     } else if (op == "reset" && post) {
       drop_visitors();
       for (auto& [sid, ws] : sockets_) {  // agent consoles: they reconnect and re-read

@@ -1779,6 +1779,25 @@ HttpResult Service::demo_configure(std::string_view app_id, std::string_view bod
   return demo_state(app->id, now);
 }
 
+HttpResult Service::demo_login(std::string_view app_id, std::string_view body, TimeMs now) const {
+  const AppConfig* app = cfg_.app(app_id);
+  if (app == nullptr) return http_error(404, make_error(ErrorCode::NotFound, "no such app"));
+  const Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  const auto text = [&j](const char* key) {
+    auto it = j.is_object() ? j.find(key) : j.end();
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string sub = text("sub");
+  const std::string name = text("name");
+  if (sub.empty() || sub.size() > protocol::kMaxIdBytes || name.size() > 256) {
+    return http_error(
+        400, make_error(ErrorCode::InvalidField, "expected {\"sub\": id, \"name\"?: text}"));
+  }
+  Json claims = {{"sub", sub}, {"aud", app->jwt_audience}, {"exp", now / 1000 + 24 * 60 * 60}};
+  if (!name.empty()) claims["name"] = name;
+  return {200, Json{{"token", sign_jwt_hs256(app->jwt_secret, claims)}}.dump()};
+}
+
 void Service::demo_reset() {
   Db::Txn txn(db_);
   for (const char* table : {"files", "resume_tokens", "channel_outbox", "events", "messages",

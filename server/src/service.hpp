@@ -134,6 +134,9 @@ class Service {
   // Deletes every user, conversation, message, event, file and binding. The transport closes
   // every connection first.
   void demo_reset();
+  // The store's sign-in, standing in for a customer's backend: an HS256 JWT for `sub` and
+  // `name`, signed with the app's secret, valid for a day. Body {"sub","name"}.
+  HttpResult demo_login(std::string_view app, std::string_view body, TimeMs now) const;
 
   // ------------------------------------------------------------ simulated channels
   HttpResult channel_outbox(std::string_view channel, std::string_view address);

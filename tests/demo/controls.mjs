@@ -1,6 +1,7 @@
 // The demo bar's controls, each through the real page against the real server: business
 // hours (closed: the widget says when the team is back and the server sends an away
-// message), the conversational style (live chat: a solved conversation ends and the widget
+// message), the store's sign-in (the visitor's conversation moves to the signed-in
+// customer), the conversational style (live chat: a solved conversation ends and the widget
 // offers a new one), and reset (the server and this browser start from nothing).
 //
 //   node tests/demo/controls.mjs [--binary build/native/parley_server] [--keep]
@@ -94,6 +95,19 @@ try {
     await ready();
   });
 
+  await step('store sign-in: the visitor becomes Alex Morgan and keeps the conversation', async () => {
+    const [before] = await list();
+    check(before && !before.user_name, 'expected one anonymous conversation');
+    await page.locator('[data-testid="store-signin"]').click();
+    await waitFor('the agent sees the name', async () => (await list()).some((c) => c.conv === before.conv && c.user_name === 'Alex Morgan'));
+    check((await page.locator('[data-testid="store-who"]').textContent()).includes('Alex'), 'the store does not greet Alex');
+    const convs = await waitFor('the conversation in the widget', async () => {
+      const ids = await api((p) => p.conversations().map((e) => e.conv.id));
+      return ids.includes(before.conv) && ids;
+    });
+    check(convs.length === 1, `conversations after sign-in: ${convs}`);
+  });
+
   await step('reset: the server and this browser start from nothing', async () => {
     check((await list()).length === 1, 'no conversation before the reset');
     const nav = page.waitForEvent('load');
@@ -102,7 +116,14 @@ try {
     await ready();
     check((await list()).length === 0, 'conversations left on the server');
     const local = await api((p) => p.conversations().length);
-    check(local === 0, `${local} conversations left in this browser`);
+    if (local !== 0) {
+      const why = await page.evaluate(async () => ({
+        dbs: await indexedDB.databases(),
+        convs: document.querySelector('parley-messenger').parley.conversations().map((e) => [e.conv.id, e.conv.status, e.preview]),
+      }));
+      throw new Error(`${local} conversations left in this browser: ${JSON.stringify(why)}`);
+    }
+    check((await page.locator('[data-testid="store-who"]').textContent()).includes('guest'), 'still signed in after the reset');
   });
 
   await step('style "live chat": a solved conversation ends and the widget offers a new one', async () => {

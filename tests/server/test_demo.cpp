@@ -159,3 +159,23 @@ TEST_CASE("live chat: a survey may follow the close, and its answer starts no ne
   fx.send(s, "c_1", "k_2", "actually, one more question");
   CHECK(fx.agent_json(fx.svc->agent_get(fx.agent(), "c_1", fx.now), 200)["ticket"] == 2);
 }
+
+TEST_CASE("demo login signs a JWT the app accepts; the visitor's conversations merge into it",
+          "[service][demo][identity]") {
+  Fixture fx;
+  auto s = fx.connect();
+  auto anon = fx.hello(s);
+  fx.send(s, "c_1", "k_1", "hi, before signing in");
+  auto r =
+      fx.agent_json(fx.svc->demo_login("", R"({"sub":"alex","name":"Alex Morgan"})", fx.now), 200);
+  const std::string jwt = r["token"];
+  auto s2 = fx.connect();
+  auto w = fx.hello(s2, jwt, "d_1", 0, anon.token);
+  CHECK(w.user != anon.user);
+  auto summary = fx.agent_json(fx.svc->agent_get(fx.agent(), "c_1", fx.now), 200);
+  CHECK(summary["user"] == w.user);
+  CHECK(summary["user_name"] == "Alex Morgan");
+  CHECK(fx.svc->demo_login("", R"({"name":"no sub"})", fx.now).status == 400);
+  CHECK(fx.svc->demo_login("", "nope", fx.now).status == 400);
+  CHECK(fx.svc->demo_login("other", R"({"sub":"a"})", fx.now).status == 404);
+}
