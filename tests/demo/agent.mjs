@@ -200,6 +200,19 @@ try {
   check(solved.status === 'solved', `status is solved (${solved.status})`);
   await page.waitForSelector(`[data-testid="conv-row"][data-conv="${ada.conv}"][data-status="solved"]`, { timeout: WAIT_MS });
 
+  // Zoe's conversation goes to a colleague, then back to the bot.
+  await page.click(`[data-testid="conv-row"][data-conv="${zoe.conv}"]`);
+  await page.waitForSelector(`[data-testid="agent-msg"] >> text=jacket`, { timeout: WAIT_MS });
+  await page.selectOption('[data-testid="handoff-to"]', 'agent:ag_alan');
+  await page.click('[data-testid="handoff-go"]');
+  await waitFor('handed to Alan', async () => {
+    const s = await agentGet(server.url, `/v1/agent/conversations/${zoe.conv}`, GRACE);
+    return s.owner.kind === 'agent' && s.owner.agent_id === 'ag_alan';
+  });
+  await page.selectOption('[data-testid="handoff-to"]', 'bot');
+  await page.click('[data-testid="handoff-go"]');
+  await waitFor('back to the bot', async () => (await agentGet(server.url, `/v1/agent/conversations/${zoe.conv}`, GRACE)).owner.kind === 'bot');
+
   // Away and back, so the details panel is shown from its top as an agent first sees it.
   await page.click(`[data-testid="conv-row"][data-conv="${zoe.conv}"]`);
   await page.waitForSelector(`[data-testid="agent-msg"] >> text=jacket`, { timeout: WAIT_MS });
