@@ -28,6 +28,12 @@
 #              (tests/e2e/run.mjs): offline/reload, lost acks, tabs, logout, strict CSP;
 #              attachments (tests/e2e/attachments.mjs): online, offline across reloads,
 #              limits, from a follower tab, failing uploads
+#   xmpp       the XMPP adapter (web/src/transport/xmpp, build/dist/parley-xmpp.mjs) against
+#              a throw-away Prosody (Debian's package) on loopback: its pure mapping
+#              (tests/xmpp/mapping.mjs), the adapter from Node (tests/xmpp/adapter.mjs), and
+#              the bundle in Chromium (tests/xmpp/run.mjs): offline/reload/duplicate
+#              scenarios, socket kills with XEP-0198 resume, a failed resume with a MAM
+#              catch-up, forged carbons and archive results
 #   ui         the widget, <parley-messenger>, in Chromium against the real server
 #              (tests/widget/run.mjs), its screenshot suite (tests/widget/screens.mjs,
 #              PNGs in build/screens/), and its rich-message, markdown and bridge parts
@@ -58,7 +64,7 @@ BUILD_DIR="$ROOT/build"
 NATIVE_DIR="$BUILD_DIR/native"
 WASM_DIR="$BUILD_DIR/wasm"
 JOBS="${PARLEY_JOBS:-2}"
-ALL_TIERS=(core core-wasm sim server conformance web e2e ui demo bench)
+ALL_TIERS=(core core-wasm sim server conformance web e2e xmpp ui demo bench)
 DEFAULT_SEEDS=2000
 
 # emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
@@ -85,7 +91,7 @@ while (($#)); do
       seeds="$2"; shift 2 ;;
     --seeds=*) seeds="${1#--seeds=}"; shift ;;
     widget) [[ " ${tiers[*]-} " == *" ui "* ]] || tiers+=(ui); shift ;;
-    core | core-wasm | sim | server | conformance | web | e2e | ui | demo | bench)
+    core | core-wasm | sim | server | conformance | web | e2e | xmpp | ui | demo | bench)
       [[ "$1" == sim ]] && seen_sim=1
       [[ " ${tiers[*]-} " == *" $1 "* ]] || tiers+=("$1")
       shift ;;
@@ -282,6 +288,21 @@ tier_e2e() {
     say "-- node tests/e2e/attachments.mjs"
     node tests/e2e/attachments.mjs || rc=1
   fi
+  return $rc
+}
+
+tier_xmpp() {
+  [[ -f tests/xmpp/run.mjs ]] || { say "xmpp: no tests/xmpp/run.mjs"; return $SKIP; }
+  [[ -x /usr/bin/prosody ]] || { say "xmpp: /usr/bin/prosody is missing (apt-get install prosody)" >&2; return 1; }
+  ensure_npm_deps
+  build_dist
+  local rc=0
+  say "-- node tests/xmpp/mapping.mjs"
+  node tests/xmpp/mapping.mjs || rc=1
+  say "-- node tests/xmpp/adapter.mjs"
+  node tests/xmpp/adapter.mjs || rc=1
+  say "-- node tests/xmpp/run.mjs"
+  node tests/xmpp/run.mjs || rc=1
   return $rc
 }
 

@@ -20,16 +20,18 @@ pkg_installed() {
 ensure_deps() {
   [[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] && return 0
   if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3 chromium)" >&2
+    say "run.sh: not a Debian system; not installing packages (need: cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten nodejs librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata sqlite3 chromium prosody)" >&2
     return 0
   fi
   local missing=() p
   # The server: restinio (HTTP + WebSocket) on standalone asio, SQLite, OpenSSL (HMAC for
   # tokens and JWTs), Howard Hinnant's date/tz on the system tz database; the sqlite3 CLI
-  # plants a fault in the durability test.
+  # plants a fault in the durability test. Prosody: the XMPP server the xmpp tier syncs
+  # through (tests/xmpp/lib/prosody.mjs starts its own on loopback; the package's own
+  # service is never started here).
   for p in cmake g++ nlohmann-json3-dev rapidjson-dev catch2 libbenchmark-dev emscripten \
     librestinio-dev libasio-dev libsqlite3-dev libssl-dev libhowardhinnant-date-dev tzdata \
-    sqlite3 chromium; do
+    sqlite3 chromium prosody; do
     pkg_installed "$p" || missing+=("$p")
   done
   # Node may come from Debian or from another nodejs package that bundles npm (whose
