@@ -347,6 +347,8 @@ scenario('duplicates: a stanza archived twice, a carbon from another device, sho
       xml('message', { to: AGENT, type: 'chat', id: 'k_phone_1' }, xml('body', {}, 'from the phone, sent twice'), xml('thread', {}, conv), xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id: 'k_phone_1' }));
     await phone.raw(stanza());
     await phone.raw(stanza()); // a retransmission: Prosody archives it again
+    // Nothing else happens meanwhile: only the carbon of the phone's message tells the page.
+    await waitFor('the carbon', async () => (await texts(page, conv)).includes('from the phone, sent twice'));
     await agent.say(v.jid, 'got both', conv);
     await pageShows(page, conv, ['from the browser', 'from the phone, sent twice', 'got both'], 'the page', 30_000, { v, strict: false });
     const raw = agent.copies.filter((m) => m.originId === 'k_phone_1').length;

@@ -38,12 +38,12 @@ const MAM_PAGE = 50; // Prosody's default ceiling for one page
 const MAX_PAGES = 100_000; // an archive that never says complete='true' is broken
 const MAX_FRAME_CHARS = 200_000; // under protocol.md's 256 KiB per frame
 
-function safeStore(s) {
-  if (s === null) return null;
+/** localStorage / sessionStorage, or null where reading them throws (sandboxed frames). */
+function webStorage(name) {
   try {
-    return s || null;
+    return globalThis[name] || null;
   } catch {
-    return null; // storage blocked (opaque origins, some private modes)
+    return null;
   }
 }
 
@@ -94,8 +94,8 @@ export function createXmppAdapter(o, hooks) {
   const agent = bareJid(o.agent || '');
   const openTimeoutMs = o.openTimeoutMs ?? 15_000;
   const iqTimeoutMs = o.iqTimeoutMs ?? 10_000;
-  const local = safeStore(o.storage === undefined ? globalThis.localStorage : o.storage);
-  const session = safeStore(o.sessionStorage === undefined ? globalThis.sessionStorage : o.sessionStorage);
+  const local = o.storage === undefined ? webStorage('localStorage') : o.storage;
+  const session = o.sessionStorage === undefined ? webStorage('sessionStorage') : o.sessionStorage;
   const indexKey = `parley.xmpp.index:${own}`;
   const smKey = `parley.xmpp.sm:${own}`;
   let index = ArchiveIndex.from(readJson(local, indexKey), own);
