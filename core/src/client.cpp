@@ -751,8 +751,9 @@ struct Client::State {
         break;
       case RequestKind::Sync:
         sync_req.clear();
-        if (err.code != ErrorCode::Disconnected) {  // a new connection syncs anyway
-          sync_retry_at = now + backoff(++sync_failures);
+        if (err.code != ErrorCode::Disconnected) {              // a new connection syncs anyway
+          if (sync_failures++ == 0) fx.view.connection = true;  // out of sync, retrying
+          sync_retry_at = now + backoff(sync_failures);
           set_timer(sync_retry_at, TimerKind::SendRetry);  // pump() asks again then
         }
         break;
@@ -951,7 +952,7 @@ struct Client::State {
     if (answer) {
       untrack(sync_req);
       sync_req.clear();
-      sync_failures = 0;
+      sync_answered();
     }
     // What the server is known to hold: `more` says there is something after f.cursor; the
     // answer to our own sync with `more: false` says where the head is now.
@@ -1084,10 +1085,16 @@ struct Client::State {
     fx.reads.push_back(StorageRead{StorageRead::Kind::Page, conv, before, cfg.page_size});
   }
 
+  void sync_answered() {
+    if (sync_failures) fx.view.connection = true;  // back in sync
+    sync_failures = 0;
+  }
+
   void on_reset(TimeMs now, const protocol::Reset& r) {
     if (!sync_req.empty()) {  // a reset is the answer to our sync
       untrack(sync_req);
       sync_req.clear();
+      sync_answered();
     }
     server_head = r.cursor;
     seen_head = r.cursor;
@@ -1859,6 +1866,9 @@ bool Client::restored() const {
 }
 ConnectionState Client::connection() const {
   return s_->conn;
+}
+bool Client::sync_retrying() const {
+  return s_->sync_failures > 0;
 }
 Cursor Client::cursor() const {
   return s_->meta.cursor;

@@ -32,6 +32,7 @@ struct Host {
   bool auth_required = false;
   bool wiped = false;
   int availability_changes = 0;  // drains whose view said availability() changed
+  int connection_changes = 0;    // drains whose view said the connection state changed
 
   // Boot: restore from the store and, if asked, connect and complete the handshake.
   void boot(bool handshake = true, Cursor head = 0) {
@@ -111,6 +112,7 @@ struct Host {
       auth_required = auth_required || fx.auth_required;
       wiped = wiped || fx.wiped;
       if (fx.view.availability) ++availability_changes;
+      if (fx.view.connection) ++connection_changes;
       for (auto& b : fx.batches) {
         if (!auto_commit) {
           held.push_back(std::move(b));

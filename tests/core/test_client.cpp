@@ -396,6 +396,48 @@ TEST_CASE(
   CHECK(h.store->all_messages(conv).size() == 2);
 }
 
+SCENARIO("out of sync: a failing catch-up is visible until a sync is answered", "[client][sync]") {
+  GIVEN("a connected client whose cursor is behind a frame it received") {
+    Host h;
+    h.boot();
+    const std::string conv = "c1";
+    auto m1 = server_message(conv, 1, Role::Agent, "one");
+    auto m2 = server_message(conv, 2, Role::Agent, "two");
+    h.deliver(events(1, {message_event(2, m2)}));  // a chain break: it asks `sync`
+    auto syncs = h.sent<protocol::Sync>();
+    REQUIRE(syncs.size() == 1);
+    CHECK_FALSE(h.client->sync_retrying());
+    WHEN("the server answers the sync with a recoverable error") {
+      const int before = h.connection_changes;
+      protocol::ErrorFrame err;
+      err.req = syncs[0].req;
+      err.error = make_error(ErrorCode::ServerError, "try later");
+      h.deliver(err);
+      THEN("it is out of sync, the view is told, and it asks again after a backoff") {
+        CHECK(h.client->sync_retrying());
+        CHECK(h.client->connection() == ConnectionState::Ready);
+        CHECK(h.connection_changes == before + 1);
+        h.advance(1'000);  // the first backoff is at most 1 s
+        syncs = h.sent<protocol::Sync>();
+        REQUIRE(syncs.size() == 2);
+        CHECK(h.client->sync_retrying());  // still, until an answer
+
+        AND_WHEN("that sync is answered") {
+          const int mid = h.connection_changes;
+          auto answer = events(0, {message_event(1, m1), message_event(2, m2)});
+          answer.req = syncs[1].req;
+          h.deliver(answer);
+          THEN("it is back in sync, and the view is told") {
+            CHECK_FALSE(h.client->sync_retrying());
+            CHECK(h.connection_changes == mid + 1);
+            CHECK(h.client->cursor() == 2);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("G5 explicit gaps are persisted and backfilled until complete, never inferred",
           "[client][guarantee5]") {
   Host h;

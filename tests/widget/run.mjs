@@ -268,6 +268,42 @@ scenario('connection: reconnecting when the server stops, offline banner when th
   await ctx.close();
 });
 
+scenario('out of sync: catch-up fails (the server answers sync with an error) → a banner, cleared once a sync succeeds', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  const conv = await startConv(page, 'before the page closes');
+  await page.close();
+  // Events the next page has to catch up on.
+  await agentPost(server, AGENT, conv, 'written while the page was closed');
+  let failing = true;
+  let failed = 0;
+  const next = await ctx.newPage();
+  const nextProblems = watchPage(next);
+  await next.routeWebSocket(/\/v1\/ws/, (ws) => {
+    const up = ws.connectToServer();
+    ws.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (failing && f.type === 'sync') {
+        failed++;
+        ws.send(JSON.stringify({ type: 'error', req: f.req, code: 'server_error', recoverable: 'recoverable', message: 'sync broke' }));
+      } else up.send(m);
+    });
+    up.onMessage((m) => ws.send(m));
+  });
+  await load(next, pageUrl(t.cspWeb, server));
+  const banners = () => inShadow(next, (root) => [...root.querySelectorAll('.banner')].map((b) => b.textContent));
+  await waitFor('out-of-sync banner', async () => (await banners()).includes('Connected, but out of sync. Retrying…'));
+  check(failed >= 1 && (await next.evaluate(() => window.parley.outOfSync && window.parley.connection === 'ready')), 'not connected and out of sync');
+  failing = false;
+  await waitFor('banner cleared after a sync', async () => !(await banners()).length);
+  check(!(await next.evaluate(() => window.parley.outOfSync)), 'still out of sync');
+  await launcher(next).click();
+  await waitFor('caught up', async () => (await thread(next)).some((m) => m.text === 'written while the page was closed'));
+  void problems;
+  await invariants(next, nextProblems);
+  await ctx.close();
+});
+
 scenario('message states: every state shown; failed offers Retry and Delete (stub instance)', async (t) => {
   const { ctx, page, problems } = await openPage(t, { extra: { fake: '' } });
   await launcher(page).click();

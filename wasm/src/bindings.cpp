@@ -754,6 +754,11 @@ class RawClient {
     return guard_value(std::string("offline"),
                        [&] { return std::string(parley::to_string(client_->connection())); });
   }
+  // Connected but out of sync: catch-up is failing and being retried.
+  bool syncRetrying() const {
+    if (!client_) return false;
+    return guard_value(false, [&] { return client_->sync_retrying(); });
+  }
   double cursor() const {
     if (!client_) return 0;
     return guard_value(0.0, [&] { return static_cast<double>(client_->cursor()); });
@@ -864,6 +869,7 @@ EMSCRIPTEN_BINDINGS(parley_raw) {
       .function("timeline", &RawClient::timeline)
       .function("unreadTotal", &RawClient::unreadTotal)
       .function("connection", &RawClient::connection)
+      .function("syncRetrying", &RawClient::syncRetrying)
       .function("cursor", &RawClient::cursor)
       .function("user", &RawClient::user)
       .function("device", &RawClient::device)

@@ -132,6 +132,7 @@ class ParleyInstance {
       conversations: [],
       timelines: new Map(),
       connection: 'offline',
+      outOfSync: false,
       unread: 0,
       availability: null,
       user: '',
@@ -187,6 +188,11 @@ class ParleyInstance {
   // ------------------------------------------------------------------ views
   get connection() {
     return this.state.connection;
+  }
+
+  /** Connected but out of sync: the core's catch-up is failing and being retried. */
+  get outOfSync() {
+    return this.state.outOfSync;
   }
 
   get unread() {
@@ -363,6 +369,10 @@ class ParleyInstance {
     if (update.connection !== undefined && update.connection !== s.connection) {
       s.connection = update.connection;
       this.emit('connection', s.connection);
+    }
+    if (update.outOfSync !== undefined && update.outOfSync !== s.outOfSync) {
+      s.outOfSync = update.outOfSync;
+      this.emit('out_of_sync', s.outOfSync);
     }
     if (update.unread !== undefined && update.unread !== s.unread) {
       s.unread = update.unread;
@@ -583,6 +593,7 @@ class Leader {
     const raw = this.raw;
     const update = {
       connection: raw.connection(),
+      outOfSync: raw.syncRetrying(),
       unread: raw.unreadTotal(),
       user: raw.user(),
       storage: this.storageState(),

@@ -170,6 +170,8 @@ export interface ParleyEvents {
   conversations: ConversationEntry[];
   messages: { conv: string; messages: TimelineItem[] };
   connection: ConnectionState;
+  /** `outOfSync` changed. */
+  out_of_sync: boolean;
   unread: number;
   availability: Availability | null;
   storage: StorageState;
@@ -197,6 +199,8 @@ export interface SendFileOptions {
 
 export interface Parley {
   readonly connection: ConnectionState;
+  /** Connected but out of sync: catching up with the server fails and is being retried. */
+  readonly outOfSync: boolean;
   readonly unread: number;
   readonly availability: Availability | null;
   readonly user: string;

@@ -176,6 +176,9 @@ class Client {
   // ------------------------------------------------------------- queries (the view)
   bool restored() const;
   ConnectionState connection() const;
+  // Connected but out of sync: catch-up (`sync`) has failed and is being retried with
+  // backoff; false again once a sync is answered. A change sets Effects::view.connection.
+  bool sync_retrying() const;
   std::vector<ConversationView> conversations() const;
   std::vector<TimelineItem> timeline(const std::string& conv) const;
   int unread_total() const;

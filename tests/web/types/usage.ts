@@ -19,6 +19,10 @@ async function main(): Promise<void> {
     const s: 'offline' | 'connecting' | 'handshaking' | 'ready' | 'backoff' = state;
     console.log(s);
   });
+  p.on('out_of_sync', (retrying) => {
+    const b: boolean = retrying && p.outOfSync;
+    console.log(b);
+  });
   p.on('storage', ({ persistent }) => console.log(persistent));
   const png = new Blob([new Uint8Array([137, 80, 78, 71])], { type: 'image/png' });
   const fileCid: string = await p.sendFile(conv, png, { text: 'the receipt' });

@@ -156,7 +156,7 @@ export class ParleyMessenger extends HTMLElement {
     this.parley = parley;
     this.ownsParley = !this._given;
     const on = (name, fn) => this.off.push(parley.on(name, fn));
-    for (const name of ['conversations', 'messages', 'connection', 'storage', 'availability']) on(name, () => this.update());
+    for (const name of ['conversations', 'messages', 'connection', 'out_of_sync', 'storage', 'availability']) on(name, () => this.update());
     on('unread', (n) => {
       this.update();
       // Every tab shows the count in the title; only the leader tab beeps (page hidden).
@@ -307,6 +307,7 @@ export class ParleyMessenger extends HTMLElement {
     if (p) {
       if (p.connection === 'offline') banner('off', this.t('offline'));
       else if (RECONNECTING.has(p.connection)) banner('', this.t('reconnecting'));
+      else if (p.outOfSync) banner('', this.t('outOfSync'));
       if (!p.storage.persistent) {
         const consent = /consent/.test(p.storage.reason);
         banner('info', this.t(consent ? 'consentNote' : 'notSaved'), consent && this.t('saveHistory'), () => this.act(() => p.consent()));

@@ -76,4 +76,5 @@ export default {
   fileType: '{name} cannot be sent: only images, PDF and text files can.',
   fileSize: '{name} is too large: files can be {max} at most.',
   uploading: 'Uploading {name}',
+  outOfSync: 'Connected, but out of sync. Retrying…',
 };

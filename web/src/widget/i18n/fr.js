@@ -76,4 +76,5 @@ export default {
   fileType: 'Impossible d’envoyer {name} : seuls les images, les PDF et les fichiers texte sont acceptés.',
   fileSize: '{name} est trop volumineux : {max} au maximum.',
   uploading: 'Envoi de {name}',
+  outOfSync: 'Connecté, mais pas à jour. Nouvel essai…',
 };
