@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ROOT, launchChromium, startStatic } from '../web/lib/browser.mjs';
+import { HOSTILE, HOSTILE_URLS } from './corpus.mjs';
 
 const { values: args } = parseArgs({ options: { only: { type: 'string', default: '' } } });
 const watchdog = setTimeout(() => {
@@ -33,75 +34,8 @@ function eq(a, b, what) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The XSS corpus: every string goes through every text, label, url and name position.
-const PWN = 'window.__pwned=1';
-const HOSTILE = [
-  `<script>${PWN}</script>`,
-  `<img src=x onerror="${PWN}">`,
-  `<svg onload="${PWN}"></svg>`,
-  `<iframe src="javascript:${PWN}"></iframe>`,
-  `<a href="javascript:${PWN}">x</a>`,
-  `[click](javascript:${PWN})`,
-  `[click](JaVaScRiPt:${PWN})`,
-  `[click](java\tscript:${PWN})`,
-  `[click]( javascript:${PWN} )`,
-  `[click](vbscript:msgbox(1))`,
-  `[click](data:text/html,<script>${PWN}</script>)`,
-  `[click](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX19wd25lZD0xPC9zY3JpcHQ+)`,
-  `[click](//evil.example/x)`,
-  `[click](/relative)`,
-  `[x](https://ok.example/" onmouseover="${PWN})`,
-  `![img](javascript:${PWN})`,
-  `javascript:${PWN}`,
-  `https://ok.example/"><script>${PWN}</script>`,
-  `https://ok.example/<img src=x onerror=${PWN}>`,
-  `**<img src=x onerror=${PWN}>**`,
-  `\`<script>${PWN}</script>\``,
-  "```\n<script>" + PWN + '</script>\n```',
-  `<style>*{color:red}</style>`,
-  `<math><mi xlink:href="javascript:${PWN}">x</mi></math>`,
-  `<object data="javascript:${PWN}"></object>`,
-  `<form action="javascript:${PWN}"><button>x</button></form>`,
-  `<details open ontoggle="${PWN}">`,
-  `&lt;script&gt;${PWN}&lt;/script&gt;`,
-  `<!-- comment --><b>bold</b>`,
-  `"><img src=x onerror=${PWN}>`,
-  `'; ${PWN}; '`,
-  `data:image/svg+xml,<svg onload="${PWN}"/>`,
-  `[a](mailto:x@example.com?body=<script>${PWN}</script>)`,
-  `[**[nested](javascript:${PWN})**](https://ok.example)`,
-  '\u202e<script>' + PWN + '</script>',
-  `<base href="javascript:${PWN}//">`,
-  `<meta http-equiv="refresh" content="0;url=javascript:${PWN}">`,
-  `<link rel=stylesheet href="data:text/css,*{}">`,
-  `<input autofocus onfocus="${PWN}">`,
-  `<body onload="${PWN}">`,
-  `<video><source onerror="${PWN}"></video>`,
-  `<x style="background:url(javascript:${PWN})">x</x>`,
-  `${'**'.repeat(200)}<img src=x onerror=${PWN}>${'**'.repeat(200)}`,
-  `${'['.repeat(300)}x${'](javascript:x)'.repeat(300)}`,
-  `${'> '.repeat(500)}- 1. \`*_x_*\``,
-];
-const HOSTILE_URLS = [
-  `javascript:${PWN}`,
-  ` javascript:${PWN}`,
-  `JAVASCRIPT:${PWN}`,
-  `java\nscript:${PWN}`,
-  `data:text/html,<script>${PWN}</script>`,
-  `data:image/png;base64,iVBORw0KGgo=`,
-  'vbscript:msgbox(1)',
-  '//evil.example/x',
-  '/v1/files/../../evil',
-  '/v1/files//evil.example/x',
-  'file:///etc/passwd',
-  'blob:https://ok.example/1',
-  'http://ok.example/x" onerror="' + PWN,
-  '',
-  42,
-  null,
-  { toString: () => `javascript:${PWN}` },
-];
-
+// The XSS corpus (tests/widget_parts/corpus.mjs, shared with tests/widget/run.mjs): every
+// string goes through every text, label, url and name position.
 function bodiesFor(s, url) {
   const opt = (extra = {}) => ({ id: 'o', label: s, value: s, ...extra });
   return [

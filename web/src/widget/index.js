@@ -434,6 +434,8 @@ export class ParleyMessenger extends HTMLElement {
     else text = action.text || action.title || '';
     const body = action && action.body ? action.body : { text };
     this.act(() => this.parley.send(conv, body));
+    // The used control is disabled now, which drops the keyboard focus: continue in the composer.
+    this.$('textarea').focus();
   }
 
   // ------------------------------------------------------------------ panel
