@@ -713,6 +713,33 @@ scenario('attachments: limits give a localized error; an image shows its thumbna
   await ctx.close();
 });
 
+scenario('attachments: the upload bar follows upload_progress, then goes once sent (stub instance)', async (t) => {
+  const { ctx, page, problems } = await openPage(t, { extra: { fake: '' } });
+  await launcher(page).click();
+  const setState = (state, url) =>
+    page.evaluate(([state, url]) => {
+      const p = window.parley;
+      const item = { key: 'k_up', state, message: { conv: 'c_1', seq: 0, id: '', cid: 'k_up', ticket: 1, ts: Date.now(), author: { role: 'visitor' }, body: { attachments: [{ id: 'a_1', name: 'report.pdf', mime: 'application/pdf', size: 100, ...(url ? { url } : { blob_ref: 'a_1' }) }] } } };
+      p.messages = () => [item];
+      p.emit('messages', { conv: 'c_1', messages: [item] });
+    }, [state, url]);
+  const bar = () =>
+    inShadow(page, (root) => {
+      const b = root.querySelector('.msg[data-key=k_up] progress');
+      return b && { value: b.getAttribute('value'), max: b.getAttribute('max'), label: b.getAttribute('aria-label') };
+    });
+  await setState('queued');
+  await waitFor('an indeterminate bar while queued', async () => (await bar())?.value === null);
+  await setState('sending');
+  await page.evaluate(() => window.parley.emit('upload_progress', { cid: 'k_up', attachment: 'a_1', conv: 'c_1', loaded: 30, total: 100 }));
+  const b = await waitFor('the bar at 30 of 100', async () => ((await bar())?.value === '30' ? bar() : null));
+  check(b.max === '100' && b.label === 'Uploading report.pdf', `bar ${JSON.stringify(b)}`);
+  await setState('sent', '/v1/files/a_1');
+  await waitFor('no bar once sent', async () => (await bar()) === null);
+  await invariants(page, problems);
+  await ctx.close();
+});
+
 scenario('attachments: picked offline → queued with an upload bar; after a reload and back online the server has it once', async (t) => {
   const server = await t.server();
   const port = server.port;

@@ -119,6 +119,9 @@ test('control: the audit and the __pwned flag do detect a real injection', async
 test('locale tables: fr and ar have exactly the English keys, and the same {placeholders}', async () => {
   const load = async (l) => (await import(`${ROOT}/web/src/widget/i18n/${l}.js`)).default;
   const en = await load('en');
+  // The launcher's label before the table arrives is English's, word for word.
+  const { BOOT } = await import(`${ROOT}/web/src/widget/i18n/index.js`);
+  for (const k of Object.keys(BOOT)) eq(BOOT[k], en[k], `BOOT.${k}`);
   const vars = (s) => (String(s).match(/\{\w+\}/g) || []).sort().join();
   for (const l of ['fr', 'ar']) {
     const t = await load(l);

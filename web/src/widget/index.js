@@ -139,7 +139,7 @@ export class ParleyMessenger extends HTMLElement {
     if (l10n.pending) {
       // Keep showing the current strings (if any) until the new table is here.
       const want = (this.want = l10n.pending);
-      loadLocale(want).then(() => this.want === want && this.applyLocale());
+      this.localeReady = loadLocale(want).then(() => this.want === want && this.applyLocale());
       if (this.l10n) return;
     }
     this.l10n = l10n;
@@ -214,7 +214,7 @@ export class ParleyMessenger extends HTMLElement {
 
   render() {
     this.pending = false;
-    if (!this.shadowRoot || this.l10n.pending) return;
+    if (!this.shadowRoot) return;
     render(this.view_(), this.shadowRoot);
     if (this.stick) {
       this.$('.log').scrollTop = 0; // the newest message (column-reverse: 0 is the bottom)
@@ -238,10 +238,19 @@ export class ParleyMessenger extends HTMLElement {
 
   // ------------------------------------------------------------------ view
   view_() {
+    // Until the locale table is here only the launcher renders (its label is built in).
+    return html`${this.l10n.pending ? nothing : this.panel()}${this.launcher()}`;
+  }
+
+  launcher() {
+    const t = (k, v) => this.t(k, v);
+    const n = this.parley ? this.parley.unread : 0;
+    return html`<button class="launcher" type="button" aria-haspopup="dialog" aria-expanded=${this.isOpen} aria-label=${n ? t('openUnread', { n }) : t('open')} @click=${() => (this.isOpen ? this.close() : this.open())}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" aria-hidden="true" ?hidden=${!n}>${n > 99 ? '99+' : n}</span></button>`;
+  }
+
+  panel() {
     const t = (k, v) => this.t(k, v);
     const { locale, dir } = this.l10n;
-    const p = this.parley;
-    const n = p ? p.unread : 0;
     const entries = this.entries();
     const thread = this.view === 'thread';
     const entry = thread && this.conv && entries.find((e) => e.conv.id === this.conv);
@@ -276,7 +285,7 @@ export class ParleyMessenger extends HTMLElement {
           e.preventDefault();
           this.submit();
         }
-      }}></textarea><button type="submit" class="send">${t(editing ? 'save' : 'send')}</button></div></form></div></div><button class="launcher" type="button" aria-haspopup="dialog" aria-expanded=${this.isOpen} aria-label=${n ? t('openUnread', { n }) : t('open')} @click=${() => (this.isOpen ? this.close() : this.open())}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" aria-hidden="true" ?hidden=${!n}>${n > 99 ? '99+' : n}</span></button>`;
+      }}></textarea><button type="submit" class="send">${t(editing ? 'save' : 'send')}</button></div></form></div></div>`;
   }
 
   /** Who answers and the business hours, under the title. */
@@ -441,6 +450,7 @@ export class ParleyMessenger extends HTMLElement {
   // ------------------------------------------------------------------ panel
   /** Opens the panel (a user action): the thread of the current conversation, composer focused. */
   open() {
+    if (this.l10n.pending) return void this.localeReady.then(() => this.open());
     const entries = this.entries();
     if (!this.conv && entries.length) this.conv = entries[0].conv.id;
     this.isOpen = true;

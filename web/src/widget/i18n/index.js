@@ -4,9 +4,11 @@
 //
 // Every table is loaded on demand (its own module in the ES module build,
 // parley-locale-<lang>.mjs: a visitor downloads the one table they need). Until it has
-// arrived, pickLocale answers `pending` (the widget renders nothing yet: a launcher without
-// its label would be worse) and loadLocale(pending) resolves once it is there. A table
-// that cannot be loaded falls back to English, then to the keys themselves.
+// arrived, pickLocale answers `pending` with the launcher's English label only (BOOT: the
+// widget renders just the launcher meanwhile, so it shows as fast as before), and
+// loadLocale(pending) resolves once it is there. A table that cannot be loaded falls back
+// to English, then to the keys themselves.
+export const BOOT = { open: 'Open messages', openUnread: 'Open messages, {n} unread' };
 const TABLES = {};
 const LOAD = { en: () => import('./en.js'), fr: () => import('./fr.js'), ar: () => import('./ar.js') };
 
@@ -29,7 +31,7 @@ export function pickLocale(wanted) {
   } catch {}
   let lang = locale.split('-')[0].toLowerCase();
   if (!Object.hasOwn(LOAD, lang)) lang = locale = 'en';
-  const strings = TABLES[lang] || {};
+  const strings = TABLES[lang] || BOOT;
   const t = (key, vars) => {
     let s = strings[key] ?? key;
     if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
