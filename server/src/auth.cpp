@@ -339,6 +339,16 @@ std::variant<JwtClaims, Error> verify_jwt(std::string_view secret, std::string_v
   }
 }
 
+std::string sign_capability(std::string_view secret, std::string_view what) {
+  return mac_b64(secret, "cap:" + std::string(what));
+}
+
+bool check_capability(std::string_view secret, std::string_view what, std::string_view sig) {
+  std::string raw;
+  if (sig.empty() || !base64url_decode(sig, raw)) return false;
+  return mac_matches(secret, "cap:" + std::string(what), raw);
+}
+
 std::string sign_jwt_hs256(std::string_view secret, const Json& claims) {
   std::string token = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
   token += '.';

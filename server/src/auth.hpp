@@ -72,6 +72,12 @@ struct JwtClaims {
 std::variant<JwtClaims, Error> verify_jwt(std::string_view secret, std::string_view audience,
                                           std::string_view jwt, TimeMs now);
 
+// A capability for one resource, e.g. a file's download URL that works in <img src> and
+// <a href> where no Authorization header can go: b64url(HMAC-SHA256(secret, "cap:" + what)).
+// check_capability is constant time; an empty secret never verifies.
+std::string sign_capability(std::string_view secret, std::string_view what);
+bool check_capability(std::string_view secret, std::string_view what, std::string_view sig);
+
 // Header {"alg":"HS256","typ":"JWT"}; claims serialised compactly with sorted keys. For tests,
 // the demo and the conformance suite.
 std::string sign_jwt_hs256(std::string_view secret, const Json& claims);

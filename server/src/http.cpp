@@ -459,7 +459,9 @@ class App {
     const std::string token = bearer(req);
     const AgentConfig* agent = service_.agent_for_token(token);
     if (agent == nullptr) (void)service_.authenticate(sid, token, now);
-    auto got = service_.get_file(sid, agent, id);
+    auto qp = restinio::parse_query(req->header().query());
+    const auto sig = qp.get_param("sig");
+    auto got = service_.get_file(sid, agent, id, sig ? std::string_view(*sig) : std::string_view());
     service_.close_session(sid, now);
     if (auto* err = std::get_if<HttpResult>(&got)) return respond(req, *err);
     auto& file = std::get<Service::File>(got);

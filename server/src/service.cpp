@@ -991,7 +991,7 @@ std::vector<std::string> Service::on_upload(Session& s, const protocol::Upload& 
   a.cid = f.cid;
   a.conv = f.conv;
   a.ts = stored;  // the same answer every time: the upload is idempotent
-  a.url = "/v1/files/" + f.cid;
+  a.url = file_url(f.cid);
   return {protocol::encode(protocol::ServerFrame{a})};
 }
 
@@ -1043,7 +1043,7 @@ HttpResult Service::put_file(SessionId sid, std::string_view id, std::string_vie
       if (!same) {
         return http_error(409, make_error(ErrorCode::Conflict, "a different file has this id"));
       }
-      return {200, Json{{"id", id}, {"url", "/v1/files/" + std::string(id)}}.dump()};
+      return {200, Json{{"id", id}, {"url", file_url(id)}}.dump()};
     }
     q.reset();
     db_.prepare(
@@ -1055,20 +1055,26 @@ HttpResult Service::put_file(SessionId sid, std::string_view id, std::string_vie
         .bind(7, now)
         .run();
     txn.commit();
-    return {201, Json{{"id", id}, {"url", "/v1/files/" + std::string(id)}}.dump()};
+    return {201, Json{{"id", id}, {"url", file_url(id)}}.dump()};
   });
 }
 
+std::string Service::file_url(std::string_view id) const {
+  return "/v1/files/" + std::string(id) + "?sig=" + sign_capability(cfg_.token_secret, id);
+}
+
 std::variant<Service::File, HttpResult> Service::get_file(SessionId sid, const AgentConfig* agent,
-                                                          std::string_view id) {
+                                                          std::string_view id,
+                                                          std::string_view sig) {
+  const bool signed_url = check_capability(cfg_.token_secret, id, sig);
   std::string viewer;
   if (auto found = sessions_.find(sid); found != sessions_.end()) viewer = found->second.user;
-  if (agent == nullptr && viewer.empty()) {
+  if (!signed_url && agent == nullptr && viewer.empty()) {
     return http_error(401, make_error(ErrorCode::Unauthorized, "a token is required"));
   }
   auto& q = db_.prepare("SELECT user, mime, data FROM files WHERE id = ?");
   q.args(id);
-  if (!q.step() || (agent == nullptr && q.str(0) != viewer)) {
+  if (!q.step() || (!signed_url && agent == nullptr && q.str(0) != viewer)) {
     q.reset();
     return http_error(404, make_error(ErrorCode::NotFound, "no such file"));
   }

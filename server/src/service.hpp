@@ -94,9 +94,12 @@ class Service {
     std::string mime;
     std::string data;
   };
-  // The uploader (an authenticated visitor session) or any agent may read a file.
+  // The uploader (an authenticated visitor session), any agent, or anyone holding the file's
+  // signed URL (file_url: what acks and messages carry) may read a file.
   std::variant<File, HttpResult> get_file(SessionId sid, const AgentConfig* agent,
-                                          std::string_view id);
+                                          std::string_view id, std::string_view sig = {});
+  // "/v1/files/{id}?sig=…": a capability URL, usable in <img src> and <a href>.
+  std::string file_url(std::string_view id) const;
 
   // ------------------------------------------------------------ pushes
   std::vector<Push> take_pushes();

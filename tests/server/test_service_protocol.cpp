@@ -336,7 +336,13 @@ TEST_CASE("attachments: bytes first, then an idempotent upload ack with the file
   auto ack1 = as<protocol::Ack>(fx.frame(s, up)[0]);
   fx.now += 5000;
   auto ack2 = as<protocol::Ack>(fx.frame(s, up)[0]);
-  CHECK(ack1.url == "/v1/files/a_1");
+  // A signed URL: it works where no Authorization header can go (<img src>, <a href>).
+  REQUIRE(ack1.url.rfind("/v1/files/a_1?sig=", 0) == 0);
+  const std::string sig = ack1.url.substr(ack1.url.find("sig=") + 4);
+  CHECK(std::holds_alternative<Service::File>(fx.svc->get_file(0, nullptr, "a_1", sig)));
+  CHECK(std::get<HttpResult>(fx.svc->get_file(0, nullptr, "a_1", "forged")).status == 401);
+  CHECK(std::get<HttpResult>(fx.svc->get_file(0, nullptr, "a_1", sig + "x")).status == 401);
+  CHECK(std::get<HttpResult>(fx.svc->get_file(0, nullptr, "a_1")).status == 401);
   CHECK(std::tie(ack1.url, ack1.ts) == std::tie(ack2.url, ack2.ts));
   // The uploader and agents can read it; another visitor cannot.
   auto mine = fx.svc->get_file(s, nullptr, "a_1");
@@ -347,6 +353,9 @@ TEST_CASE("attachments: bytes first, then an idempotent upload ack with the file
   fx.hello(other, "", "d_other");
   CHECK(std::get<HttpResult>(fx.svc->get_file(other, nullptr, "a_1")).status == 404);
   CHECK(fx.svc->put_file(other, "a_1", "image/png", "\x89PNG", fx.now).status == 403);
+  // A file's signature opens that file only.
+  CHECK(fx.svc->put_file(other, "a_2", "image/png", "\x89PNG", fx.now).status == 201);
+  CHECK(std::get<HttpResult>(fx.svc->get_file(0, nullptr, "a_2", sig)).status == 401);
 }
 
 TEST_CASE("attachments: size, type and id limits are typed errors", "[service][upload]") {

@@ -166,7 +166,12 @@ describe('attachment bytes', () => {
       body: '<script>alert(1)</script>',
     });
     assert.equal(put.status, 201, put.text);
-    assert.equal(put.json.url, `/v1/files/${id}`);
+    assert.match(put.json.url, new RegExp(`^/v1/files/${id}\\?sig=[\\w-]+$`));
+    // The signed URL needs no token (an <img src> or <a href> cannot send one) and stays inert.
+    const signed = await req('GET', `${put.json.url}&app=demo`);
+    assert.equal(signed.status, 200);
+    assert.equal(signed.headers.get('content-disposition'), 'attachment');
+    assertError(await req('GET', `/v1/files/${id}?app=demo&sig=AAAA${put.json.url.slice(-8)}`), 401, 'unauthorized', 'forged signature');
     for (const h of [auth, { authorization: `Bearer ${AGENT_TOKEN}` }]) {
       const got = await req('GET', `/v1/files/${id}?app=demo`, { headers: h });
       assert.equal(got.status, 200);
@@ -186,6 +191,6 @@ describe('attachment bytes', () => {
       attachment: { id, name: 'x.txt', mime: 'text/plain', size: 25 },
     }, token);
     assert.equal(upload.frames[0].type, 'ack', JSON.stringify(upload.frames));
-    assert.equal(upload.frames[0].url, `/v1/files/${id}`);
+    assert.equal(upload.frames[0].url, put.json.url);
   });
 });
