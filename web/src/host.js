@@ -354,9 +354,4 @@ export class Host {
     }
     this.closed = true;
   }
-
-  /** Resolves when every queued storage operation has finished. */
-  idle() {
-    return this.storage;
-  }
 }

@@ -1,6 +1,6 @@
 // Browser start-up benchmark (tests/run.sh bench): cold start to ready in Debian's
 // Chromium with 1k, 10k and 100k messages stored in IndexedDB, page load to the widget's
-// launcher on screen with 10k stored, and the gzip -9 sizes. Budgets (DESIGN.md): headless
+// launcher on screen with 10k stored, and the gzip -9 sizes (sizes.mjs). Budgets (DESIGN.md): headless
 // core <= 80 KB and full widget <= 120 KB gzip; start-up with 100k stored <= 1.3x start-up
 // with 1k; launcher visible <= 60 ms with 10k stored.
 //
@@ -8,15 +8,11 @@
 // page is in the view, measured from navigation start (performance.now() in the page).
 // Each size is measured RUNS times on a fresh page load (the browser and its disk cache are
 // warm after the first, as for a returning visitor); the median is reported.
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { launchChromium, ROOT, startStatic } from '../../web/lib/browser.mjs';
+import { launchChromium, startStatic } from '../../web/lib/browser.mjs';
+import { sizeLines, sizes } from './sizes.mjs';
 
 const SIZES = [1000, 10000, 100000];
 const RUNS = 7;
-// Sizes as DESIGN.md states them: the gzip -9 command (as tests/run.sh's size table).
-const gz = (f) => execFileSync('gzip', ['-9', '-c', join(ROOT, f)], { maxBuffer: 1 << 26 }).length;
 
 const web = await startStatic({ routes: { '/favicon.ico': (q, r) => r.writeHead(204).end() } });
 const browser = await launchChromium();
@@ -64,20 +60,13 @@ try {
   await browser.close();
   await web.close();
 }
-const core = gz('build/dist/parley_core.wasm') + gz('build/dist/parley_core.mjs');
-const bundle = gz('build/dist/parley.mjs');
-// The widget's ES module loads its locale tables lazily (web/build.mjs): a visitor loads one
-// parley-locale-<lang>.mjs beside it. The budget counts the worst case a visitor loads: the
-// widget plus the largest table.
-const locales = readdirSync(join(ROOT, 'build/dist')).filter((f) => /^parley-locale-\w+\.mjs$/.test(f));
-const widget = core + gz('build/dist/parley-widget.mjs') + Math.max(0, ...locales.map((f) => gz(`build/dist/${f}`)));
+// Sizes (sizes.mjs): each widget bundle's worst case, core + bundle + the largest locale table.
+const sz = sizes();
 const ratio = results[100000] / results[1000];
 console.log('-- browser start-up (headless Chromium, IndexedDB, median of 7 loads)');
 for (const n of SIZES) console.log(`  cold start to ready, ${String(n).padStart(6)} stored   ${results[n].toFixed(1)} ms`);
 console.log(`  100k / 1k                              ${ratio.toFixed(2)}x   (budget <= 1.3x: ${ratio <= 1.3 ? 'met' : 'MISSED'})`);
 console.log(`  page load -> launcher visible, 10k     ${launcher.toFixed(1)} ms   (budget <= 60 ms: ${launcher <= 60 ? 'met' : 'MISSED'})`);
 console.log(`    of which an empty page (first frame)  ${baseline.toFixed(1)} ms   (Parley's share ${(launcher - baseline).toFixed(1)} ms)`);
-console.log(`  headless core gzip -9 (wasm + glue)    ${(core / 1024).toFixed(1)} KB   (budget <= 80 KB: ${core <= 80 * 1024 ? 'met' : 'MISSED'})`);
-console.log(`  shell bundle gzip -9 (parley.mjs)      ${(bundle / 1024).toFixed(1)} KB`);
-console.log(`  full widget gzip -9 (core + widget.mjs + largest locale) ${(widget / 1024).toFixed(1)} KB   (budget <= 120 KB: ${widget <= 120 * 1024 ? 'met' : 'MISSED'})`);
-console.log(`browser-startup: launcher_10k_ms=${launcher.toFixed(1)} empty_page_ms=${baseline.toFixed(1)} ms_1k=${results[1000].toFixed(1)} ms_10k=${results[10000].toFixed(1)} ms_100k=${results[100000].toFixed(1)} ratio=${ratio.toFixed(2)} core_gzip=${core} bundle_gzip=${bundle} widget_gzip=${widget}`);
+for (const l of sizeLines(sz)) console.log(l);
+console.log(`browser-startup: launcher_10k_ms=${launcher.toFixed(1)} empty_page_ms=${baseline.toFixed(1)} ms_1k=${results[1000].toFixed(1)} ms_10k=${results[10000].toFixed(1)} ms_100k=${results[100000].toFixed(1)} ratio=${ratio.toFixed(2)} core_gzip=${sz.core} bundle_gzip=${sz.bundle} widget_gzip=${sz.widget} webview_gzip=${sz.webview}`);

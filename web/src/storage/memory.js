@@ -5,10 +5,12 @@
 // (core/src/memory_store.cpp), checked by the same storage contract; key order is the
 // IndexedDB order (JS string comparison), so both JS stores answer alike.
 //
-// Test hooks, as on the native store: setQuotaBytes(n) (0 = unlimited; the contract's byte
-// accounting) and failNextCommits(n, result).
+// exportAll() hands a memory store's content to an IndexedDB store's importAll() once
+// storage is allowed (consent). Not shipped, as nothing in the product calls them on a
+// memory store: importAll and the storage contract's test hooks (setQuotaBytes,
+// failNextCommits, messageCount); tests/web/storage/test-memory.js adds them in a subclass.
 
-import { META_KEY, normalizeBatch, recordBytes, RESULTS, STORES } from './ops.js';
+import { META_KEY, normalizeBatch } from './ops.js';
 
 /** @typedef {import('./ops.js').StorageBatch} StorageBatch */
 /** @typedef {import('./ops.js').CommitResult} CommitResult */
@@ -50,23 +52,6 @@ function emptyState() {
     ]),
     messages: new Map(),
   };
-}
-
-/** A copy that can be mutated without touching the original (values are shared: they are
- * private clones that are never mutated). @param {State} s @returns {State} */
-function copyState(s) {
-  return {
-    keyed: new Map([...s.keyed].map(([n, m]) => [n, new Map(m)])),
-    messages: new Map([...s.messages].map(([c, arr]) => [c, arr.slice()])),
-  };
-}
-
-/** @param {State} s */
-function stateBytes(s) {
-  let bytes = 0;
-  for (const [name, m] of s.keyed) for (const [k, v] of m) bytes += recordBytes(name, k, v);
-  for (const [conv, arr] of s.messages) for (const [, v] of arr) bytes += recordBytes('messages', conv, v);
-  return bytes;
 }
 
 /** Applies ops in batch order. @param {State} s @param {NormalOp[]} ops @param {unknown[]} values */
@@ -111,10 +96,6 @@ export class MemoryStore {
     this.fallbackReason = fallbackReason;
     /** @type {State} */
     this._s = emptyState();
-    this._quota = 0;
-    this._failN = 0;
-    /** @type {CommitResult} */
-    this._failHow = 'aborted';
     this._closed = false;
   }
 
@@ -125,10 +106,6 @@ export class MemoryStore {
    */
   async commit(batch) {
     if (this._closed) return 'aborted';
-    if (this._failN > 0) {
-      this._failN -= 1;
-      return this._failHow;
-    }
     const ops = normalizeBatch(batch);
     if (!ops) return 'aborted';
     /** @type {unknown[]} */
@@ -139,14 +116,7 @@ export class MemoryStore {
     } catch {
       return 'aborted';
     }
-    if (this._quota === 0) {
-      apply(this._s, ops, values); // validated and cloned: nothing can fail part-way
-      return 'ok';
-    }
-    const next = copyState(this._s);
-    apply(next, ops, values);
-    if (stateBytes(next) > this._quota) return 'quota';
-    this._s = next;
+    apply(this._s, ops, values); // validated and cloned: nothing can fail part-way
     return 'ok';
   }
 
@@ -202,33 +172,6 @@ export class MemoryStore {
     return out;
   }
 
-  /**
-   * Replaces the whole content with a dump: all or nothing (quota included). Never throws.
-   * @param {Dump} dump
-   * @returns {Promise<CommitResult>}
-   */
-  async importAll(dump) {
-    if (this._closed || !dump || typeof dump !== 'object') return 'aborted';
-    /** @type {import('./ops.js').StorageOp[]} */
-    const ops = STORES.map((store) => ({ op: /** @type {const} */ ('clear'), store }));
-    for (const store of STORES) {
-      for (const r of dump[store] || []) {
-        if (store !== 'messages') ops.push({ op: 'put', store, key: /** @type {string} */ (r.key), value: r.value });
-        else if (Array.isArray(r.key) && r.key.length === 2) ops.push({ op: 'put', store, key: r.key[0], seq: r.key[1], value: r.value });
-        else return 'aborted';
-      }
-    }
-    return this.commit({ ops });
-  }
-
-  /** Number of stored messages (tests, diagnostics). */
-  async messageCount() {
-    this._check();
-    let n = 0;
-    for (const arr of this._s.messages.values()) n += arr.length;
-    return n;
-  }
-
   /** Logout: forget everything. The store is closed afterwards. */
   async destroy() {
     this._s = emptyState();
@@ -237,18 +180,6 @@ export class MemoryStore {
 
   close() {
     this._closed = true;
-  }
-
-  /** Test hook: the contract's quota (0 = unlimited), in the native byte accounting. @param {number} bytes */
-  setQuotaBytes(bytes) {
-    this._quota = Math.max(0, Number(bytes) || 0);
-  }
-
-  /** Test hook: the next `n` commits answer `how` and change nothing. @param {number} n @param {CommitResult} [how] */
-  failNextCommits(n, how = 'aborted') {
-    if (!RESULTS.has(how) || how === 'ok') throw new TypeError(`failNextCommits: bad result ${how}`);
-    this._failN = n;
-    this._failHow = how;
   }
 
   /** @param {KeyedStoreName} name */
