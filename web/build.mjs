@@ -3,6 +3,10 @@
 //   parley.js         classic script for the <script> snippet (global `Parley`)
 //   parley-widget.mjs / parley-widget.js   the same plus the <parley-messenger> widget,
 //                     defined on load (web/src/widget/auto.js)
+//   parley-webview.mjs / parley-webview.js the widget in mobile webview mode, for a page in
+//                     a native app's webview (web/src/widget/webview-auto.js): the native
+//                     bridge and layout, and one tab only (src/tabs/single.js instead of
+//                     src/tabs/leader.js: no election in a webview's single page)
 //   parley_core.mjs   the wasm glue (Emscripten, ES module) and parley_core.wasm, copied
 //                     from build/wasm (tests/run.sh builds them first)
 // Usage: node web/build.mjs [--wasm-dir build/wasm] [--out build/dist]
@@ -89,8 +93,27 @@ await esbuild.build({
   footer: { js: 'Parley=Parley.default||Parley;' },
   outfile: join(out, 'parley-widget.js'),
 });
+// The webview bundle: the same widget with bridge.js and webview.js wired in, and the tabs
+// module swapped at build time for the single-tab one (same interface).
+const singleTab = {
+  name: 'single-tab',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/tabs\/leader\.js$/ }, () => ({ path: join(root, 'web/src/tabs/single.js') }));
+  },
+};
+const webview = { ...common, entryPoints: [join(root, 'web/src/widget/webview-auto.js')] };
+await esbuild.build({ ...webview, format: 'esm', charset: 'utf8', plugins: [singleTab, splitLocales], outfile: join(out, 'parley-webview.mjs') });
+await esbuild.build({
+  ...webview,
+  format: 'iife',
+  globalName: 'Parley',
+  plugins: [singleTab],
+  logOverride: { 'empty-import-meta': 'silent' },
+  footer: { js: 'Parley=Parley.default||Parley;' },
+  outfile: join(out, 'parley-webview.js'),
+});
 const locales = LOCALES.map((l) => `parley-locale-${l}.mjs`);
-for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', ...locales, 'parley-widget.js', 'parley_core.mjs', 'parley_core.wasm']) {
+for (const f of ['parley.mjs', 'parley.js', 'parley-widget.mjs', ...locales, 'parley-widget.js', 'parley-webview.mjs', 'parley-webview.js', 'parley_core.mjs', 'parley_core.wasm']) {
   console.log(`build/dist/${f} ${statSync(join(out, f)).size} bytes`);
 }
 

@@ -891,6 +891,101 @@ scenario('dark theme: prefers-color-scheme dark, theme="dark" and theme="light";
   await ctx.close();
 });
 
+// ----------------------------------------------------------------------------- webview
+
+/** The webview bundle (build/dist/parley-webview.mjs) at 390×844, under the strict CSP. */
+async function openWebview(t, server) {
+  const ctx = await t.browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+  const page = await ctx.newPage();
+  const problems = watchPage(page);
+  const q = new URLSearchParams({ server: server.url, app: APP });
+  await load(page, `${t.cspWeb.url}/tests/widget/pages/webview.html?${q}`);
+  return { ctx, page, problems };
+}
+
+/** Messages the widget posted to the native side (type and payload). */
+const bridgeOut = (page) => page.evaluate(() => window.out.map((m) => ({ type: m.type, payload: m.payload, ok: m.source === 'parley' && m.v === 1 })));
+/** A message as the native app injects it (window.postMessage: the page's own origin). */
+const nativeSays = (page, type, payload) =>
+  page.evaluate(([type, payload]) => window.postMessage({ source: 'parley', v: 1, type, payload }, location.origin), [type, payload]);
+
+scenario('webview bundle (390×844): full screen, inputs ≥ 16 px, single tab; the bridge posts ready/unread/opened/closed; open only from the allowed origin', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openWebview(t, server);
+  await waitFor('ready and unread posted', async () => {
+    const out = await bridgeOut(page);
+    return out.length >= 2 && out[0].type === 'ready' && out[1].type === 'unread' && out[1].payload.count === 0 && out.every((m) => m.ok);
+  });
+  check((await page.evaluate(() => window.parley.tabs.mode)) === 'single', 'the webview bundle elects no leader (single tab)');
+  check(await page.evaluate(() => window.widget.classList.contains('webview')), 'no webview class on the element');
+  // An 'open' from another origin (a cross-origin frame in the page) is ignored.
+  const other = t.web.url.replace('127.0.0.1', 'localhost');
+  await page.evaluate((src) => new Promise((ok) => {
+    const f = document.createElement('iframe');
+    f.src = src;
+    f.onload = ok;
+    document.body.append(f);
+  }), `${other}/tests/web/pages/blank.html`);
+  const frame = page.frames().find((f) => f.url().startsWith(other));
+  check(frame, 'the cross-origin frame did not load');
+  const rejected = await page.evaluate(() => window.widget.bridge.stats.rejected);
+  await frame.evaluate(() => parent.postMessage({ source: 'parley', v: 1, type: 'open' }, '*'));
+  await waitFor('the foreign open counted as rejected', () => page.evaluate((n) => window.widget.bridge.stats.rejected > n, rejected));
+  await sleep(200);
+  check(await page.locator('parley-messenger .panel').isHidden(), 'an open from another origin opened the panel');
+  // From the allowed origin (the page's own: the native app's injected message) it opens.
+  await nativeSays(page, 'open');
+  await page.locator('parley-messenger .panel').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await waitFor('opened posted', async () => (await bridgeOut(page)).some((m) => m.type === 'opened'));
+  await sleep(300); // the opening animation
+  const box = await page.locator('parley-messenger .panel').boundingBox();
+  check(box && box.x === 0 && box.y === 0 && box.width === 390 && box.height === 844, `panel not full screen: ${JSON.stringify(box)}`);
+  check(await launcher(page).isHidden(), 'the launcher shows over the full-screen panel');
+  const small = await inShadow(page, (root) =>
+    [...root.querySelectorAll('input,textarea,select')].map((e) => [e.id || e.className || e.tagName, parseFloat(getComputedStyle(e).fontSize)]).filter(([, px]) => px < 16),
+  );
+  check(!small.length, `inputs under 16 px: ${JSON.stringify(small)}`);
+  const vh = await page.evaluate(() => getComputedStyle(window.widget).getPropertyValue('--parley-vh').trim());
+  check(vh === '844px', `--parley-vh ${vh}`);
+  // A conversation, then closed by the app: an agent reply is posted as unread.
+  await sendViaComposer(page, 'hello from the app');
+  await waitFor('sent', async () => (await thread(page)).some((m) => /sent|delivered|read/.test(m.state)));
+  const conv = await page.evaluate(() => window.widget.conv);
+  await nativeSays(page, 'close');
+  await page.locator('parley-messenger .panel').waitFor({ state: 'hidden', timeout: WAIT_MS });
+  await waitFor('closed posted', async () => (await bridgeOut(page)).some((m) => m.type === 'closed'));
+  await agentPost(server, AGENT, conv, 'Reply while closed');
+  await waitFor('unread 1 posted', async () => (await bridgeOut(page)).some((m) => m.type === 'unread' && m.payload.count === 1));
+  // A push token from the app: kept and announced.
+  await page.evaluate(() => window.widget.addEventListener('parley-push-token', (e) => (window.pushed = e.detail.token)));
+  await nativeSays(page, 'push_token', { token: 'apns-123' });
+  await waitFor('push token', () => page.evaluate(() => window.pushed === 'apns-123' && window.widget.pushToken === 'apns-123'));
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('webview bundle: the attach button asks the app for a file; the file it sends back reaches the server', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openWebview(t, server);
+  await nativeSays(page, 'open');
+  await page.locator('parley-messenger .panel').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await sendViaComposer(page, 'a picture follows');
+  await waitFor('sent', async () => (await thread(page)).some((m) => /sent|delivered|read/.test(m.state)));
+  const conv = await page.evaluate(() => window.widget.conv);
+  await page.locator('parley-messenger button.attach').click();
+  const req = await waitFor('request_file posted', async () => (await bridgeOut(page)).find((m) => m.type === 'request_file'));
+  check(req.payload.multiple === true && req.payload.accept.split(',').includes('image/png'), `request_file ${JSON.stringify(req.payload)}`);
+  // The app answers with the picked file's bytes (an ArrayBuffer, as from base64).
+  await page.evaluate((b64) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+    window.postMessage({ source: 'parley', v: 1, type: 'file', payload: { name: 'photo.png', mime: 'image/png', size: data.byteLength, data } }, location.origin);
+  }, PNG.toString('base64'));
+  await waitFor('the file on the server', async () => (await attachmentsOnServer(server, conv)).includes('photo.png'));
+  check(JSON.stringify(await attachmentsOnServer(server, conv)) === JSON.stringify(['photo.png']), 'not on the server once');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
 // ----------------------------------------------------------------------------- runner
 
 await run();

@@ -14,6 +14,8 @@
 // whether the panel actually turned dark). Last, the strict-CSP page: the snippet
 // (parley-widget.js) and the ES module from build/dist under `default-src 'self';
 // style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' <server>`.
+// Then the webview bundle (build/dist/parley-webview.mjs) at 390×844, opened by the native
+// bridge: the full-screen panel.
 // Last line: "screens: N passed, M failed".
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +41,7 @@ const { scenario, run } = scenarios('screens', {
   },
 });
 
-for (const f of ['build/dist/parley-widget.mjs', 'build/dist/parley-widget.js', 'build/wasm/parley_core.mjs']) {
+for (const f of ['build/dist/parley-widget.mjs', 'build/dist/parley-widget.js', 'build/dist/parley-webview.mjs', 'build/wasm/parley_core.mjs']) {
   if (!existsSync(join(ROOT, f))) {
     console.error(`screens: ${f} is missing (tests/run.sh ui builds it)`);
     process.exit(1);
@@ -463,5 +465,31 @@ for (const [form, vp] of [
     }
   });
 }
+
+// ----------------------------------------------------------------------------- webview
+
+scenario('390x844 webview: the webview bundle opened by the native bridge, full screen', async (t) => {
+  const server = await t.server();
+  const vp = '390x844';
+  const ctx = await t.browser.newContext(VIEWPORTS[vp]);
+  try {
+    const page = await ctx.newPage();
+    const problems = watchPage(page);
+    await page.goto(`${t.web.url}/tests/widget/pages/webview.html?${new URLSearchParams({ server: server.url, app: APP })}`);
+    await page.waitForFunction(() => window.ready && window.out.some((m) => m.type === 'ready'), null, { timeout: WAIT_MS });
+    await page.evaluate(() => window.postMessage({ source: 'parley', v: 1, type: 'open' }, location.origin));
+    await panel(page).waitFor({ state: 'visible', timeout: WAIT_MS });
+    await host(page).evaluate((el) => Promise.all(el.shadowRoot.getAnimations().map((a) => a.finished)));
+    await send(page, 'Hi from the app! Where is my order?');
+    await agentPost(server, AGENT, await convOf(page), 'It left the roastery this morning.');
+    await page.locator('parley-messenger .msg.them').waitFor({ state: 'visible', timeout: WAIT_MS });
+    const b = await panel(page).boundingBox();
+    check(b.x === 0 && b.y === 0 && b.width === 390 && b.height === 844, `panel not full screen: ${JSON.stringify(b)}`);
+    check(await launcher(page).isHidden(), 'launcher over the full-screen panel');
+    await capture(t, page, problems, vp, 'webview', 'Webview bundle, opened by the native bridge: the panel fills the screen, no launcher.');
+  } finally {
+    await ctx.close();
+  }
+});
 
 await run();

@@ -139,6 +139,8 @@ export interface Adapter {
   connect(): void;
   disconnect(): void;
   send(frame: string): void;
+  /** Optional: a native app's push token (the webview bundle's bridge hands it over). */
+  registerPushToken?(token: string): void;
 }
 
 export interface CreateOptions {

@@ -277,7 +277,7 @@ export class ParleyMessenger extends HTMLElement {
 <div class="threadview" ?hidden=${!thread} @dragover=${(e) => e.preventDefault()} @drop=${(e) => this.attach(e.dataTransfer.files, e)}><div class="log" role="log" aria-live="polite" tabindex="0" aria-label=${t('log')} @scroll=${{ handleEvent: () => this.onScroll(), passive: true }}><div class="inner">${this.thread()}</div></div><div class="typing" role="status">${this.typing(entry)}</div><div class="sheet" ?hidden=${!this.sheet || over}>${this.sheetView()}</div><div class="ended" ?hidden=${!over}><p>${t('ended')}</p><button type="button" class="primary" @click=${() => this.restart()}>${t('startNew')}</button></div><form ?hidden=${over} @submit=${(e) => {
         e.preventDefault();
         this.submit();
-      }}><div class="editing" ?hidden=${!editing}><span>${t('editing')}</span><button type="button" @click=${() => this.stopEdit()}>${t('cancelEdit')}</button></div><p class="err" role="alert">${this.fileErr}</p><div class="row"><button type="button" class="attach" aria-label=${t('attach')} @click=${() => this.$('#file').click()}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.7-5.7l-7.8 7.8a6 6 0 0 0 8.5 8.5l6.4-6.4"/></svg></button><input id="file" type="file" hidden multiple accept=${FILE_TYPES.join()} @change=${(e) => {
+      }}><div class="editing" ?hidden=${!editing}><span>${t('editing')}</span><button type="button" @click=${() => this.stopEdit()}>${t('cancelEdit')}</button></div><p class="err" role="alert">${this.fileErr}</p><div class="row"><button type="button" class="attach" aria-label=${t('attach')} @click=${() => this.pickFile()}><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.7-5.7l-7.8 7.8a6 6 0 0 0 8.5 8.5l6.4-6.4"/></svg></button><input id="file" type="file" hidden multiple accept=${FILE_TYPES.join()} @change=${(e) => {
         this.attach(e.target.files);
         e.target.value = '';
       }}><textarea rows="1" enterkeyhint="send" aria-label=${t('composer')} placeholder=${t('placeholder')} @paste=${(e) => this.attach(e.clipboardData.files, e)} @input=${(e) => this.onInput(e.target.value)} @keydown=${(e) => {
@@ -610,6 +610,11 @@ export class ParleyMessenger extends HTMLElement {
   }
 
   // ------------------------------------------------------------------ composer
+  /** The attach button: the file input's picker (the webview bundle asks the native app). */
+  pickFile() {
+    this.$('#file').click();
+  }
+
   /** Files from the picker, a paste or a drop: checked here for a localized error, then sent. */
   async attach(files, e) {
     const p = this.parley;
