@@ -195,12 +195,29 @@ test('forged carbons and archive results from another JID are rejected', async (
       xml('message', { to: jid, type: 'chat' }, xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: `pq${q}`, id: `fake${q}` }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2026-01-01T00:00:00Z' }), inner))),
     );
   }
+  // Results claiming to answer the very query in flight, injected as it is sent: from
+  // another account, and from another resource of our own account. Only the server's
+  // answer from our bare JID counts.
+  const x = d.adapter.xmpp.client();
+  const request = x.iqCaller.request.bind(x.iqCaller);
+  let injected = 0;
+  x.iqCaller.request = (iq, ...rest) => {
+    const q = iq.getChild('query', 'urn:xmpp:mam:2');
+    if (q) {
+      for (const from of ['mallory@localhost', `${jid}/r2`]) {
+        const res = xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: q.attrs.queryid, id: `fake${++injected}` }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2026-01-01T00:00:00Z' }), inner));
+        x.emit('stanza', xml('message', { from, to: `${jid}/r1` }, res));
+      }
+    }
+    return request(iq, ...rest);
+  };
   await d.sendText('c_x', 'k_x_1', 'real'); // runs archive queries while the forgeries land
   await agent.say(jid, 'genuine', 'c_x');
   await waitFor('genuine reply', () => d.texts().includes('genuine'));
   await sleep(300);
   if (d.texts().some((t) => t.startsWith('FORGED'))) throw new Error(`forgery accepted: ${d.texts()}`);
-  if (d.stats.forged < 2) throw new Error(`forged counted ${d.stats.forged}`);
+  if (!injected) throw new Error('no archive query ran');
+  if (d.stats.forged < 1 + injected) throw new Error(`forged counted ${d.stats.forged}, injected ${injected} + 1 carbon`);
   d.adapter.disconnect();
 });
 

@@ -13,6 +13,7 @@ import {
   eventsFrame,
   openCarbon,
   openMamResult,
+  readArchive,
   readFin,
   resetFrame,
 } from '../../web/src/transport/xmpp/mapping.js';
@@ -121,6 +122,32 @@ test('fin: complete and the last id', () => {
   eq(readFin(fin(" complete='true'", '<first>A</first><last>B</last>')), { complete: true, last: 'B' });
   eq(readFin(fin('', '<first>A</first><last>B</last>')), { complete: false, last: 'B' });
   eq(readFin(fin('', '')), { complete: false, last: '' }, 'an empty page that is not complete');
+});
+
+test('archive paging: until complete; an empty page that is not complete means keep going', async () => {
+  const pages = [
+    { items: [], complete: false, last: '' },
+    { items: ['a1', 'a2'], complete: false, last: 'a2' },
+    { items: [], complete: false, last: '' },
+    { items: [], complete: false, last: '' },
+    { items: ['a3'], complete: true, last: 'a3' },
+    { items: ['never'], complete: true, last: 'x' },
+  ];
+  const asked = [];
+  const got = [];
+  for await (const items of readArchive(async ({ after }) => (asked.push(after), pages[asked.length - 1]), 'a0')) got.push(...items);
+  eq(got, ['a1', 'a2', 'a3']);
+  eq(asked, ['a0', 'a0', 'a2', 'a2', 'a2'], 'the after of each query');
+});
+
+test('archive paging: a server that never completes is an error, not a hang', async () => {
+  let threw = false;
+  try {
+    for await (const items of readArchive(async () => ({ items: [], complete: false, last: '' }), '', 50)) void items;
+  } catch {
+    threw = true;
+  }
+  ok(threw, 'expected an error after maxPages');
 });
 
 // ------------------------------------------------------------------------ stanza -> frame

@@ -27,6 +27,7 @@ import {
   NS,
   openCarbon,
   openMamResult,
+  readArchive,
   readFin,
   resetFrame,
   welcomeFrame,
@@ -105,6 +106,11 @@ export function createXmppAdapter(o, hooks) {
   const later = (fn) => setTimeout(fn, 0);
   // Counters for tests and logs; never read by the adapter itself.
   const stats = { connects: 0, resumed: 0, resumeFailed: 0, mamQueries: 0, forged: 0, pushes: 0, recounts: 0, sent: 0 };
+  const log = []; // the last connection events, for diagnostics
+  const note = (what) => {
+    log.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+    if (log.length > 50) log.shift();
+  };
 
   const capabilities = { transport: 'xmpp', push: true, signals: true, uploads: false };
 
@@ -122,9 +128,10 @@ export function createXmppAdapter(o, hooks) {
 
   function connect() {
     if (cur) drop(cur);
-    const c = { gen: ++gen, up: false, done: false, welcomed: false, queue: Promise.resolve(), collectors: new Map(), sentCids: new Set(), poke: false, markSent: new Map() };
+    const c = { gen: ++gen, up: false, done: false, welcomed: false, queue: Promise.resolve(), collectors: new Map(), poke: false, markSent: new Map() };
     cur = c;
     stats.connects++;
+    note(`connect #${c.gen}`);
     const x = client({ service: o.service, domain: o.domain, username: o.username, password: o.password, resource: o.resource });
     c.x = x;
     x.reconnect.stop(); // reconnecting belongs to the core
@@ -137,6 +144,7 @@ export function createXmppAdapter(o, hooks) {
       sm.inbound = Number(saved.inbound) || 0;
       x.jid = parseJid(saved.jid);
     }
+    const triedResume = !!sm.id;
     c.timer = setTimeout(() => fail(c, 'open_timeout'), openTimeoutMs);
     x.on('error', (e) => {
       c.lastError = e && e.message;
@@ -161,8 +169,8 @@ export function createXmppAdapter(o, hooks) {
       }, 0);
     });
     x.on('stanza', (st) => onStanza(c, st));
-    sm.on('resumed', () => up(c, true, !!saved));
-    x.on('online', () => up(c, false, !!(saved && saved.id)));
+    sm.on('resumed', () => up(c, true, triedResume));
+    x.on('online', () => up(c, false, triedResume));
     x.start().catch((e) => fail(c, `start: ${e && e.message}`));
   }
 
@@ -189,6 +197,7 @@ export function createXmppAdapter(o, hooks) {
     }
     if (c.done) return;
     c.up = true;
+    note(`up #${c.gen} ${resumed ? 'resumed' : triedResume ? 'new session (resume failed)' : 'new session'}`);
     clearTimeout(c.timer);
     saveSm(c);
     hooks.onConnected();
@@ -197,6 +206,7 @@ export function createXmppAdapter(o, hooks) {
   /** Ends a connection and reports it, once, if it was not ended by the core. */
   function fail(c, reason) {
     if (c.done) return;
+    note(`down #${c.gen} ${reason}`);
     drop(c);
     later(() => hooks.onDisconnected(reason));
   }
@@ -314,29 +324,23 @@ export function createXmppAdapter(o, hooks) {
   async function catchUp(c, push) {
     const fromHead = index.head;
     const fresh = [];
-    let after = index.lastArchiveId;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      let r;
-      try {
-        r = await mamQuery(c, { after });
-      } catch (e) {
-        // The archive no longer knows our last item (expired, wiped): count again from the start.
-        if (e && e.condition === 'item-not-found' && after) {
-          recount();
-          return catchUp(c, false);
+    const after = index.lastArchiveId;
+    try {
+      for await (const items of readArchive((q) => mamQuery(c, q), after, MAX_PAGES)) {
+        for (const it of items) {
+          if (index.byArchiveId.has(it.archiveId)) continue;
+          const item = classify(it.message, own);
+          index.append(it.archiveId, it.ts, item);
+          fresh.push({ cursor: index.head, item, ts: it.ts });
         }
-        throw e;
       }
-      for (const it of r.items) {
-        if (index.byArchiveId.has(it.archiveId)) continue;
-        const item = classify(it.message, own);
-        index.append(it.archiveId, it.ts, item);
-        fresh.push({ cursor: index.head, item, ts: it.ts });
+    } catch (e) {
+      // The archive no longer knows our last item (expired, wiped): count again from the start.
+      if (e && e.condition === 'item-not-found' && after) {
+        recount();
+        return catchUp(c, false);
       }
-      if (r.complete) break;
-      // Not complete: go on after the last item; an empty page that is not complete has no
-      // <last/>, so the same query is asked again.
-      if (r.last) after = r.last;
+      throw e;
     }
     if (index.head === fromHead) return;
     persistIndex();
@@ -372,6 +376,7 @@ export function createXmppAdapter(o, hooks) {
 
   async function onHello(c) {
     await catchUp(c, false);
+    note(`welcome #${c.gen} cursor ${index.head}`);
     c.welcomed = true;
     deliver(c, welcomeFrame(own, index.head, Date.now()));
   }
@@ -464,9 +469,9 @@ export function createXmppAdapter(o, hooks) {
       deliver(c, JSON.parse(errorFrame(adapterError('invalid_command', 'permanent', 'the XMPP adapter sends text only'), f.req)));
       return;
     }
-    // Already archived (a copy sent before a reload, a resume, or earlier on this
-    // connection): answer with the first copy, never send again.
-    if (c.sentCids.has(f.cid)) await catchUp(c, true);
+    // Already archived (sent before a reload, a resume, or earlier on this connection; the
+    // hello's catch-up read everything the server had): answer with the first copy, never
+    // send again.
     let pos = index.cursorOfCid(f.cid);
     if (!pos) {
       const peer = peerOf(f.conv);
@@ -481,7 +486,6 @@ export function createXmppAdapter(o, hooks) {
         xml('markable', { xmlns: NS.markers }),
       ];
       if (!f.conv.startsWith('x_')) kids.push(xml('thread', {}, f.conv));
-      c.sentCids.add(f.cid);
       stats.sent++;
       await c.x.send(xml('message', { to: peer, type: 'chat', id: f.cid }, ...kids));
       // The server handles a stream's stanzas in order: the query sees the message archived.
@@ -558,12 +562,15 @@ export function createXmppAdapter(o, hooks) {
     /** Diagnostics: counters (tests, logs) and the account. Not part of the interface. */
     xmpp: {
       stats,
+      log,
       own,
       get index() {
         return index;
       },
       /** The WebSocket of the current connection (tests drop it to simulate a dead network). */
       socket: () => (cur && cur.x.socket ? cur.x.socket.socket : null),
+      /** The xmpp.js client of the current connection (tests inject stanzas into it). */
+      client: () => (cur ? cur.x : null),
     },
   };
 }

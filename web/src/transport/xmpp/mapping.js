@@ -113,6 +113,22 @@ export function readFin(iqResult) {
   return { complete: fin.attrs.complete === 'true', last };
 }
 
+/**
+ * Pages through an archive (XEP-0313 with RSM) after `after` ('' = from the start) until
+ * the server says complete='true', yielding each page's results. An empty page that is not
+ * complete carries no <last/>: the same query is asked again. `query({ after })` resolves to
+ * `{ items, complete, last }`. `maxPages` bounds a server that never completes.
+ */
+export async function* readArchive(query, after = '', maxPages = 100_000) {
+  for (let page = 0; page < maxPages; page++) {
+    const r = await query({ after });
+    yield r.items;
+    if (r.complete) return;
+    if (r.last) after = r.last;
+  }
+  throw new Error(`the archive was not complete after ${maxPages} pages`);
+}
+
 // ---------------------------------------------------------------------------------------
 // What an archived stanza is
 // ---------------------------------------------------------------------------------------
