@@ -143,6 +143,45 @@ export interface Adapter {
   registerPushToken?(token: string): void;
 }
 
+/**
+ * Options of the XMPP adapter, `createXmppAdapter(options, hooks)` / `xmppAdapter(options)`
+ * from build/dist/parley-xmpp.mjs (docs/adapters.md, "Worked example: XMPP"):
+ * `Parley.create({ appId, adapter: xmppAdapter(options) })`.
+ */
+export interface XmppAdapterOptions {
+  /** The server's XMPP-over-WebSocket endpoint (RFC 7395), `wss://…`. */
+  service: string;
+  /** The XMPP domain of the account. */
+  domain: string;
+  /** The visitor's account: local part and password. */
+  username: string;
+  password: string;
+  /** The bare JID a new conversation is sent to. */
+  agent: string;
+  resource?: string;
+  /** Where the archive index is cached (default localStorage); null: memory only. */
+  storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  /** Where the XEP-0198 resumption state is kept (default sessionStorage); null: none. */
+  sessionStorage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  /** Defaults 15000, 10000, 25000, 10000. */
+  openTimeoutMs?: number;
+  iqTimeoutMs?: number;
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+}
+
+/** The XMPP adapter: the Adapter interface plus diagnostics (not part of the interface). */
+export interface XmppAdapter extends Adapter {
+  readonly xmpp: {
+    /** The account's bare JID. */
+    readonly own: string;
+    /** Counters: connects, resumed, resumeFailed, mamQueries, forged, pushes, recounts, sent. */
+    readonly stats: Readonly<Record<string, number>>;
+    /** The last connection events, for logs. */
+    readonly log: readonly string[];
+  };
+}
+
 export interface CreateOptions {
   /** The site's app id on the server. */
   appId: string;

@@ -67,7 +67,8 @@ function writeJson(store, key, value) {
 
 /**
  * For Parley.create({ adapter }): `adapter: xmppAdapter(options)`.
- * @param {object} options  see createXmppAdapter
+ * @param {import('../../../types/index').XmppAdapterOptions} options  see createXmppAdapter
+ * @returns {(hooks: import('../adapter.js').AdapterHooks) => import('../../../types/index').XmppAdapter}
  */
 export function xmppAdapter(options) {
   return (hooks) => createXmppAdapter(options, hooks);
@@ -89,6 +90,7 @@ export function xmppAdapter(options) {
  * @param {number} [o.pingIntervalMs=25000] XEP-0198 <r/> after this much silence
  * @param {number} [o.pongTimeoutMs=10000]  no <a/> within this: the connection is dead
  * @param {import('../adapter.js').AdapterHooks} hooks
+ * @returns {import('../../../types/index').XmppAdapter}
  */
 export function createXmppAdapter(o, hooks) {
   const own = bareJid(`${o.username}@${o.domain}`);
