@@ -551,6 +551,41 @@ scenario('social messaging: a solved conversation keeps the composer', async (t)
   await ctx.close();
 });
 
+scenario('CSAT: rating a solved conversation sends a survey answer that keeps it solved; the visitor\'s own bubble; the agent sees the event', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openPage(t, { server });
+  const conv = await startConv(page, 'the grinder arrived');
+  const path = `/v1/agent/conversations/${encodeURIComponent(conv)}`;
+  await agentApi(server, 'POST', `${path}/status`, { status: 'solved' });
+  await agentApi(server, 'POST', `${path}/messages`, { text: '', rich: 'csat', payload: { scale: 5, question: 'How did we do?' } });
+  const four = page.locator('parley-messenger .pl-csat-btn').nth(3);
+  await four.waitFor({ state: 'visible', timeout: WAIT_MS });
+  check((await four.getAttribute('aria-label')) === '4 / 5', `rating button name ${await four.getAttribute('aria-label')}`);
+  await four.click();
+  const mine = await waitFor('the rating sent', async () => {
+    const m = (await thread(page)).at(-1);
+    return m && /sent|delivered|read/.test(m.state) && m;
+  });
+  check(mine.text === '★ Rated 4 of 5' && mine.who === 'You', `the answer shows as ${JSON.stringify(mine)}`);
+  const cls = await inShadow(page, (root) => [...root.querySelectorAll('.msg')].at(-1).className);
+  check(/\bme\b/.test(cls) && !/system/.test(cls), `the answer is not the visitor's bubble: ${cls}`);
+  const onServer = await waitFor('the answer on the server', async () =>
+    (await agentAllMessages(server.url, conv, AGENT)).find((m) => m.body.event && m.body.event.type === 'csat'),
+  );
+  const ev = onServer.body.event;
+  check(ev.score === 4 && ev.scale === 5 && onServer.body.text === '4' && onServer.author.role === 'visitor', `the agent sees ${JSON.stringify(onServer)}`);
+  await sleep(300);
+  const summary = await agentApi(server, 'GET', path);
+  check(summary.status === 'solved', `the answer reopened the conversation: status ${summary.status}`);
+  const seen = await page.evaluate((c) => window.parley.conversations().find((e) => e.conv.id === c).conv.status, conv);
+  check(seen === 'solved', `the widget sees status ${seen}`);
+  // Without the event the same click would have reopened it: a plain "4" does (the control).
+  await page.evaluate((c) => window.parley.send(c, '4'), conv);
+  await waitFor('a plain text reopens', async () => (await agentApi(server, 'GET', path)).status === 'open');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
 scenario('consent: notice with "Save history on this device" → consent(); nothing stored before', async (t) => {
   const server = await t.server();
   const { ctx, page, problems } = await openPage(t, { server, extra: { consent: '' } });

@@ -473,8 +473,8 @@ test('csat: 3 and 5 point scales with aria-labels → score', async ({ page }) =
   });
   eq(r[3].labels, ['1 of 3', '2 of 3', '3 of 3'], 'scale 3 labels');
   eq(r[5].labels, ['Note 1/5', 'Note 2/5', 'Note 3/5', 'Note 4/5', 'Note 5/5'], 'scale 5 labels');
-  eq(r[3].actions, [{ type: 'csat', score: 2 }], 'scale 3 action');
-  eq(r[5].actions, [{ type: 'csat', score: 4 }], 'scale 5 action');
+  eq(r[3].actions, [{ type: 'csat', score: 2, scale: 3 }], 'scale 3 action');
+  eq(r[5].actions, [{ type: 'csat', score: 4, scale: 5 }], 'scale 5 action');
   eq(r[5].q, 'How did we do?', 'question');
   eq(r[5].group, ['group', 'How did we do?'], 'group label');
   check(r[3].disabled && r[5].disabled, 'disabled after a score');

@@ -396,9 +396,12 @@ export class ParleyMessenger extends HTMLElement {
     const me = role === 'visitor';
     const cid = m.cid || it.key;
     const btn = (label, fn) => html`<button type="button" data-action=${label} @click=${() => this.act(fn)}>${t(label)}</button>`;
+    const ev = m.body.event;
     const body = m.deleted
       ? html`<div class="del">${t('deleted')}</div>`
-      : renderBody(m.body, {
+      : me && ev && ev.type === 'csat'
+        ? html`<div class="pl-text">★ ${t('rated', { n: ev.score, scale: ev.scale })}</div>`
+        : renderBody(m.body, {
           t,
           locale: this.l10n.locale,
           author: m.author,
@@ -439,9 +442,17 @@ export class ParleyMessenger extends HTMLElement {
       text = Object.entries(action.values || {})
         .map(([k, v]) => `${k}: ${v ?? ''}`)
         .join('\n');
-    } else if (action.type === 'csat') text = `${action.score}`;
-    else text = action.text || action.title || '';
-    const body = action && action.body ? action.body : { text };
+    } else if (action.type === 'csat') {
+      // A survey answer (docs/protocol.md "Satisfaction surveys"): the event keeps a solved
+      // ticket solved; the text is the score for readers that show text only.
+      const { score, scale } = action;
+      return this.sendRich(conv, { text: `${score}`, event: { type: 'csat', score, scale } });
+    } else text = action.text || action.title || '';
+    this.sendRich(conv, action.body || { text });
+  }
+
+  /** Sends a rich action's reply. */
+  sendRich(conv, body) {
     this.act(() => this.parley.send(conv, body));
     // The used control is disabled now, which drops the keyboard focus: continue in the composer.
     this.$('textarea').focus();

@@ -12,7 +12,7 @@
 //                                     button without url (value = option value || label)
 //   {type: 'form', values}            a valid form submit; values = {name: string}, number
 //                                     fields as numbers (null when empty); fields then disable
-//   {type: 'csat', score}             1..scale; the scale's buttons then become disabled
+//   {type: 'csat', score, scale}      1..scale; the scale's buttons then become disabled
 // labels (i18n, English defaults): {submit: 'Send', rate: (n, scale) => 'n of scale'}.
 // preview(attachment) → an image URL to show as a thumbnail (the widget gives object URLs
 //   of images picked in this session), or nothing.
@@ -143,7 +143,7 @@ const KINDS = {
     return rich('csat', 0, html`${q ? html`<p class="pl-csat-question">${q}</p>` : nothing}<div class="pl-csat-scale" role="group" aria-label=${q || nothing}>${once(
       'pl-csat-btn',
       RATE[scale >> 2].map((t, i) => [t, i + 1, rate(i + 1, scale)]),
-      (score) => act({ type: 'csat', score }),
+      (score) => act({ type: 'csat', score, scale }),
     )}</div>`);
   },
 };

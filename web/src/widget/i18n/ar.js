@@ -77,4 +77,5 @@ export default {
   fileSize: '{name} كبير جدًا: الحد الأقصى {max}.',
   uploading: 'جارٍ رفع {name}',
   outOfSync: 'متصل، لكن غير متزامن. جارٍ إعادة المحاولة…',
+  rated: 'التقييم: {n} من {scale}',
 };

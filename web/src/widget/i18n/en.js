@@ -77,4 +77,5 @@ export default {
   fileSize: '{name} is too large: files can be {max} at most.',
   uploading: 'Uploading {name}',
   outOfSync: 'Connected, but out of sync. Retrying…',
+  rated: 'Rated {n} of {scale}',
 };

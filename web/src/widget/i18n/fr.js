@@ -77,4 +77,5 @@ export default {
   fileSize: '{name} est trop volumineux : {max} au maximum.',
   uploading: 'Envoi de {name}',
   outOfSync: 'Connecté, mais pas à jour. Nouvel essai…',
+  rated: 'Note : {n} sur {scale}',
 };
