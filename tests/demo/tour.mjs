@@ -237,8 +237,11 @@ try {
     await star.click();
     await waitFor('the rating on the server', async () => {
       const all = await agentAllMessages(server.url, conv, GRACE);
-      return all.some((m) => m.author.role === 'visitor' && (m.body.event?.type === 'csat' || m.body.text === '5'));
+      return all.some((m) => m.author.role === 'visitor' && m.body.event?.type === 'csat' && m.body.event.score === 5);
     });
+    // A rating belongs to the solved ticket: it does not reopen it.
+    const rated = await agentGet(server.url, `/v1/agent/conversations/${encodeURIComponent(conv)}`, GRACE);
+    check(rated.status === 'solved', `the rating reopened the conversation (${rated.status})`);
     check((await entry(conv)).style === 'social_messaging', 'the demo does not start in social messaging');
     await widget.composer().fill(SCRIPT.again);
     await widget.composer().press('Enter');
