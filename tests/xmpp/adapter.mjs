@@ -151,13 +151,18 @@ test('a failed resume (server restarted) falls back to a new session and a MAM c
   await waitFor('disconnect reported', () => d.disconnects.length === 1);
   const texts = Array.from({ length: 60 }, (_, i) => `missed ${i + 1}`);
   for (const t of texts) await agent.say(jid, t, 'c_f');
-  await sleep(300);
+  // Written to the agent's socket is not handled by the server: wait until the server has
+  // archived them all, or the restart below may lose the last ones (the agent's fault).
+  await waitFor('the agent\'s 60 archived', async () => (await agent.archive()).filter((m) => m.text.startsWith('missed')).length === 60);
   await prosody.restart(); // the hibernated session is gone; the archive stays
   await agent.restart();
   await mallory.restart();
   await online(d);
   if (d.stats.resumeFailed !== 1) throw new Error(`resumeFailed ${d.stats.resumeFailed}, resumed ${d.stats.resumed}`);
-  await waitFor('61 messages', () => d.messages.length >= 61);
+  await waitFor('61 messages', () => d.messages.length >= 61).catch((e) => {
+    const frames = d.frames.map((f) => `${f.type} ${f.req || ''} ${f.from ?? ''}..${f.cursor ?? ''} ${f.more ?? ''} n=${f.events ? f.events.length : ''}`);
+    throw new Error(`${e.message}; have ${d.messages.length}, cursor ${d.cursor}; frames: ${frames.join(' | ')}; log: ${d.adapter.xmpp.log.join(' | ')}`);
+  });
   await sleep(300);
   const got = d.texts();
   if (JSON.stringify(got) !== JSON.stringify(['first', ...texts])) throw new Error(`timeline (${got.length}) ${got.slice(0, 5)}...`);
@@ -235,6 +240,71 @@ test('sync from 0 on a second device gives the whole archive, paged, once', asyn
   d.adapter.disconnect();
   d2.adapter.disconnect();
 });
+
+test('history: newest page first, then before: next until complete; backfill with after', async () => {
+  const { visitor, jid } = await accounts();
+  const d = makeVisitor(visitor);
+  await online(d);
+  for (let i = 1; i <= 45; i++) await agent.say(jid, `h${i}`, 'c_h');
+  await agent.say(jid, 'other conversation', 'c_other');
+  await waitFor('46', () => d.messages.length === 46);
+  const seqs = d.messages.filter((m) => m.conv === 'c_h').map((m) => m.seq);
+  const back = [];
+  let before = 0;
+  for (let n = 0; n < 10; n++) {
+    const p = await d.history('c_h', { before, limit: 20 });
+    back.unshift(...p.messages.map((m) => m.body.text));
+    if (p.complete) break;
+    if (!p.messages.length || p.next !== p.messages[0].seq) throw new Error(`page ${JSON.stringify(p).slice(0, 200)}`);
+    before = p.next;
+  }
+  same(back, Array.from({ length: 45 }, (_, i) => `h${i + 1}`), 'scrolling back');
+  const fwd = await d.history('c_h', { after: 0, limit: 200 });
+  if (!fwd.complete || fwd.messages.length !== 45) throw new Error(`backfill ${fwd.messages.length} ${fwd.complete}`);
+  same(fwd.messages.map((m) => m.seq), seqs, 'backfill seqs = the seqs the events gave');
+  const mid = await d.history('c_h', { after: seqs[9], before: seqs[20], limit: 50 });
+  same(mid.messages.map((m) => m.body.text), Array.from({ length: 10 }, (_, i) => `h${i + 11}`), 'after < seq < before');
+  d.adapter.disconnect();
+});
+
+test('typing: the agent\'s chat states are signals; nothing is archived', async () => {
+  const { visitor, jid } = await accounts();
+  const d = makeVisitor(visitor);
+  await online(d);
+  await agent.raw(xml('message', { to: jid, type: 'chat' }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' }), xml('thread', {}, 'c_t')));
+  await waitFor('a typing signal', () => d.signals.some((s) => s.kind === 'typing' && s.on && s.conv === 'c_t' && s.who.role === 'agent'));
+  const head = d.cursor;
+  await agent.say(jid, 'done typing', 'c_t');
+  await waitFor('the message', () => d.texts().includes('done typing'));
+  if (d.cursor !== head + 1) throw new Error(`the chat state took a cursor: ${head} -> ${d.cursor}`);
+  d.adapter.disconnect();
+});
+
+test('a core ahead of the archive (a restored backup) gets a reset', async () => {
+  const { visitor, jid } = await accounts();
+  const d = makeVisitor(visitor);
+  await online(d);
+  await d.sendText('c_z', 'k_z_1', 'kept');
+  await agent.say(jid, 'also kept', 'c_z');
+  await waitFor('both', () => d.messages.length === 2);
+  d.adapter.disconnect();
+  const d2 = makeVisitor(visitor, d.storage);
+  d2.cursor = 1000;
+  await online(d2).catch(() => {});
+  await waitFor('a reset', () => d2.resets.length === 1);
+  const r = d2.resets[0];
+  const last = d.messages[1].seq;
+  // The head may lie past the last message: receipts are archived too.
+  if (r.cursor < last || r.cursor >= 1000 || r.conversations.length !== 1 || r.conversations[0].conv !== 'c_z' || r.conversations[0].last_seq !== last) {
+    throw new Error(`reset ${JSON.stringify(r)}`);
+  }
+  if (d2.stats.recounts !== 1) throw new Error(`recounts ${d2.stats.recounts}`);
+  d2.adapter.disconnect();
+});
+
+function same(got, want, what) {
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
 
 // ---------------------------------------------------------------------------------- runner
 

@@ -317,7 +317,9 @@ scenario('a resume that fails (Prosody restarted) is followed by a MAM catch-up'
   proxy.cut();
   const missed = Array.from({ length: 60 }, (_, i) => `missed ${i + 1}`); // more than one MAM page
   for (const m of missed) await agent.say(v.jid, m, conv);
-  await sleep(300);
+  // Written to the agent's socket is not handled by the server: wait until the server has
+  // archived them all, or the restart below may lose the last ones (the agent's fault).
+  await waitFor('the 60 archived', async () => (await archiveOrder(v, conv)).filter((x) => x.startsWith('missed')).length === 60);
   await prosody.restart(); // every session is gone, hibernated ones too; the archive stays
   agent = await reconnect(agent, 'agent', 'desk');
   mallory = await reconnect(mallory, 'mallory', 'evil');

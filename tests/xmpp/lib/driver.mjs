@@ -15,6 +15,9 @@ export function makeDriver() {
     reads: [], // read events applied
     acks: new Map(), // req -> ack
     errors: [],
+    signals: [],
+    pages: new Map(), // req -> page
+    resets: [],
     disconnects: [],
     connected: 0,
     welcomed: 0,
@@ -57,6 +60,14 @@ export function makeDriver() {
         }
         d.cursor = Math.max(d.cursor, f.cursor);
         if (f.more) d.sync();
+      } else if (f.type === 'signal') {
+        d.signals.push(f);
+      } else if (f.type === 'page') {
+        d.pages.set(f.req, f);
+      } else if (f.type === 'reset') {
+        d.syncing = false;
+        d.resets.push(f);
+        d.cursor = f.cursor;
       } else if (f.type === 'ack') {
         d.acks.set(f.req, f);
       } else if (f.type === 'error') {
@@ -78,6 +89,20 @@ export function makeDriver() {
       await sleep(20);
     }
     throw new Error(`no ack for ${cid}`);
+  };
+  /** A history request; resolves to its page. */
+  d.history = async (conv, { before, after, limit }, ms = 10_000) => {
+    const req = `h${++d.req}`;
+    const f = { type: 'history', req, conv, limit };
+    if (before !== undefined) f.before = before;
+    if (after !== undefined) f.after = after;
+    send(f);
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (d.pages.has(req)) return d.pages.get(req);
+      await sleep(20);
+    }
+    throw new Error(`no page for ${JSON.stringify(f)}`);
   };
   d.texts = () => d.messages.map((m) => m.body.text);
   return d;
