@@ -3,8 +3,8 @@
 // loopback (tests/xmpp/lib/prosody.mjs) behind a TCP relay the test can cut
 // (tests/xmpp/lib/proxy.mjs). An "agent" account, driven from Node with @xmpp/client,
 // answers. What reached the XMPP side is checked there (the agent's copies, by origin-id),
-// never through the page. The end-to-end tier's offline, reload and duplicate scenarios,
-// then the XMPP ones: abrupt socket kills with resume, a failed resume with a MAM catch-up,
+// never through the page. The end-to-end tier's offline, reload, duplicate and two-tab
+// scenarios, then the XMPP ones: abrupt socket kills with resume, a failed resume with a MAM catch-up,
 // a stanza archived twice, carbons from another device, forged carbons.
 //
 //   node tests/xmpp/run.mjs [--only NAME] [--dist /build/dist]
@@ -221,6 +221,46 @@ scenario('an agent reply while the tab is closed is there next visit, unread rig
   await page.evaluate((c) => window.parley.openConversation(c), conv);
   await pageShows(page, conv, ['please call me back', 'Sure, tomorrow at 10.', 'Or is 11 better?'], 'both replies', 30_000, { v });
   await waitFor('unread 2', async () => (await page.evaluate(() => window.parley.unread)) === 2);
+  await ctx.close();
+});
+
+scenario('two tabs: one XMPP connection, messages in both, the follower takes over', async () => {
+  const v = newVisitor();
+  const ctx = await browser.newContext();
+  const sockets = new Set();
+  const watch = (p) =>
+    p.on('websocket', (ws) => {
+      if (!ws.url().includes(`:${proxy.port}/`)) return;
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+    });
+  const a = await ctx.newPage();
+  watch(a);
+  await ready(a, appUrl(v));
+  const b = await ctx.newPage();
+  watch(b);
+  await ready(b, appUrl(v));
+  await connected(a);
+  const leaders = await Promise.all([a, b].map((p) => p.evaluate(() => window.parley.isLeader)));
+  if (leaders.filter(Boolean).length !== 1) throw new Error(`leaders: ${leaders}`);
+  if (sockets.size !== 1) throw new Error(`${sockets.size} WebSockets open`);
+  const [leader, follower] = leaders[0] ? [a, b] : [b, a];
+  const conv = await follower.evaluate(() => window.parley.startConversation('Two tabs'));
+  await follower.evaluate((c) => window.parley.send(c, 'from the follower'), conv);
+  await leader.evaluate((c) => window.parley.send(c, 'from the leader'), conv);
+  for (const p of [a, b]) {
+    await waitFor('both messages in both tabs', async () => {
+      const t = await texts(p, conv);
+      return t.includes('from the follower') && t.includes('from the leader');
+    });
+  }
+  await leader.close({ runBeforeUnload: false });
+  await waitFor('the follower leads', () => follower.evaluate(() => window.parley.isLeader));
+  await follower.evaluate((c) => window.parley.send(c, 'after the takeover'), conv);
+  await agent.say(v.jid, 'answered after the takeover', conv);
+  await pageShows(follower, conv, ['from the follower', 'from the leader', 'after the takeover', 'answered after the takeover'], 'the follower', 30_000, { v, strict: false });
+  const archived = await archiveOrder(v, conv);
+  await agentHasExactly(v, conv, archived.filter((x) => x.startsWith('from') || x === 'after the takeover'));
   await ctx.close();
 });
 
