@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 await ensureWebSocket();
 installCleanup(300_000, 'xmpp-adapter');
 
-const { createXmppAdapter } = await import('../../web/src/transport/xmpp/index.js');
+const { createXmppAdapter, forgetXmppAccount } = await import('../../web/src/transport/xmpp/index.js');
 const { startProsody } = await import('./lib/prosody.mjs');
 const { xmppAccount, xml } = await import('./lib/agent.mjs');
 const { makeDriver } = await import('./lib/driver.mjs');
@@ -300,6 +300,21 @@ test('a core ahead of the archive (a restored backup) gets a reset', async () =>
   }
   if (d2.stats.recounts !== 1) throw new Error(`recounts ${d2.stats.recounts}`);
   d2.adapter.disconnect();
+});
+
+test('forgetXmppAccount removes what the adapter kept for the account', async () => {
+  const { visitor } = await accounts();
+  const d = makeVisitor(visitor);
+  await online(d);
+  await d.sendText('c_w', 'k_w_1', 'to forget');
+  await sleep(300);
+  d.adapter.disconnect();
+  const keys = () => [...d.storage.local.m.keys(), ...d.storage.session.m.keys()].filter((k) => k.includes(visitor));
+  if (keys().length !== 2) throw new Error(`kept: ${keys()}`);
+  d.storage.local.setItem('parley.xmpp.index:someone-else@localhost', '{}');
+  forgetXmppAccount({ username: visitor, domain: 'localhost', storage: d.storage.local, sessionStorage: d.storage.session });
+  if (keys().length) throw new Error(`left: ${keys()}`);
+  if (!d.storage.local.getItem('parley.xmpp.index:someone-else@localhost')) throw new Error("another account's index went too");
 });
 
 function same(got, want, what) {

@@ -160,9 +160,9 @@ export interface XmppAdapterOptions {
   agent: string;
   resource?: string;
   /** Where the archive index is cached (default localStorage); null: memory only. */
-  storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
   /** Where the XEP-0198 resumption state is kept (default sessionStorage); null: none. */
-  sessionStorage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  sessionStorage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
   /** Defaults 15000, 10000, 25000, 10000. */
   openTimeoutMs?: number;
   iqTimeoutMs?: number;

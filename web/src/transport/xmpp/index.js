@@ -65,6 +65,30 @@ function writeJson(store, key, value) {
   }
 }
 
+const indexKeyOf = (own) => `parley.xmpp.index:${own}`;
+const smKeyOf = (own) => `parley.xmpp.sm:${own}`;
+
+/**
+ * Removes what the adapter keeps on this device for the account of `options` (the archive
+ * index, the resumption state): call it after `parley.logout()`, whose wipe covers Parley's
+ * own database but not an adapter's storage. Other tabs' sessionStorage is theirs to clear
+ * (a resumption id is useless without the password).
+ * @param {import('../../../types/index').XmppAdapterOptions} o
+ */
+export function forgetXmppAccount(o) {
+  const own = bareJid(`${o.username}@${o.domain}`);
+  for (const [store, key] of [
+    [o.storage === undefined ? webStorage('localStorage') : o.storage, indexKeyOf(own)],
+    [o.sessionStorage === undefined ? webStorage('sessionStorage') : o.sessionStorage, smKeyOf(own)],
+  ]) {
+    try {
+      if (store) store.removeItem(key);
+    } catch {
+      // blocked storage holds nothing
+    }
+  }
+}
+
 /**
  * For Parley.create({ adapter }): `adapter: xmppAdapter(options)`.
  * @param {import('../../../types/index').XmppAdapterOptions} options  see createXmppAdapter
@@ -99,8 +123,8 @@ export function createXmppAdapter(o, hooks) {
   const iqTimeoutMs = o.iqTimeoutMs ?? 10_000;
   const local = o.storage === undefined ? webStorage('localStorage') : o.storage;
   const session = o.sessionStorage === undefined ? webStorage('sessionStorage') : o.sessionStorage;
-  const indexKey = `parley.xmpp.index:${own}`;
-  const smKey = `parley.xmpp.sm:${own}`;
+  const indexKey = indexKeyOf(own);
+  const smKey = smKeyOf(own);
   let index = ArchiveIndex.from(readJson(local, indexKey), own);
   let cur = null; // the current connection
   let gen = 0;
