@@ -177,9 +177,11 @@ async function capture(t, page, problems, vp, name, claims) {
   const bad = problems.filter((p) => !/favicon|ERR_INTERNET_DISCONNECTED|WebSocket/i.test(p));
   check(!bad.length, `page problems: ${bad.join(' | ')}`);
   const layout = (await panel(page).isVisible()) ? await layoutProblems(page) : [];
+  let small = [];
   if (VIEWPORTS[vp].hasTouch) {
-    // Reported, not failed: controls under the 44×44 px touch target on the phone.
-    const small = await host(page).evaluate((el) =>
+    // Controls under the 44×44 px touch target on the phone (≤ 480 px wide): reported, and
+    // the scenario fails after the PNG is written.
+    small = await host(page).evaluate((el) =>
       [...el.shadowRoot.querySelectorAll('button,a[href],input,select,textarea')]
         .map((n) => [n, n.getBoundingClientRect()])
         .filter(([, r]) => r.width && r.height && (r.width < 44 || r.height < 44))
@@ -192,6 +194,7 @@ async function capture(t, page, problems, vp, name, claims) {
   shots.push({ file, vp, name, claims, note: [t.note, ...layout.map((p) => `LAYOUT: ${p}`)].filter(Boolean).join(' · ') });
   writeIndex();
   check(!layout.length, layout.join(' | '));
+  check(!small.length, `touch targets under 44 px: ${small.join(', ')}`);
 }
 
 function writeIndex() {
@@ -262,6 +265,9 @@ for (const vp of Object.keys(VIEWPORTS)) {
     for (const s of ['delivered', 'sent', 'sending', 'queued', 'failed']) await inView(page, state(page, s).last(), `state ${s}`);
     const failed = page.locator('parley-messenger .msg.failed');
     for (const a of ['retry', 'delete']) await inView(page, failed.locator(`[data-action=${a}]`), `failed: ${a}`);
+    // The failure reason wraps in its own space: Retry and Delete stay side by side.
+    const [r, d] = await Promise.all(['retry', 'delete'].map((a) => failed.locator(`[data-action=${a}]`).boundingBox()));
+    check(Math.abs(r.y - d.y) < 1 && d.x !== r.x, `Retry at ${JSON.stringify(r)}, Delete at ${JSON.stringify(d)}: not on one line`);
     // The oldest (read, yesterday) may be scrolled off at the top: the log sits at the bottom.
     await inView(page, state(page, 'read').first(), 'read').catch(() => (t.note = 'read: scrolled out of view above'));
     await capture(t, page, problems, vp, 'states', 'Every visitor message state in one thread; the failed one offers Retry and Delete.');
@@ -337,6 +343,18 @@ for (const vp of Object.keys(VIEWPORTS)) {
     await page.locator('parley-messenger .pl-rich-csat').waitFor({ state: 'visible', timeout: WAIT_MS });
     check((await page.locator('parley-messenger .pl-csat-btn').count()) === 5, 'five rating buttons');
     await inView(page, page.locator('parley-messenger .pl-csat-btn').last(), 'CSAT scale');
+    // Readable without an emoji font: each button shows its number beside the face, and
+    // keeps its aria-label; the question has no blank band around it.
+    const btns = await page.locator('parley-messenger .pl-csat-btn').evaluateAll((bs) => bs.map((b) => [b.textContent, b.getAttribute('aria-label')]));
+    btns.forEach(([text, label], i) => check(text.trim().endsWith(String(i + 1)) && label === `${i + 1} / 5`, `CSAT button ${i + 1}: "${text}" (${label})`));
+    const margins = await page.locator('parley-messenger .pl-csat-question').evaluate((q) => getComputedStyle(q).marginTop + ' ' + getComputedStyle(q).marginBottom);
+    check(margins === '0px 0px', `CSAT question margins ${margins}`);
+    // A system line's time sits under its centred pill.
+    const sys = await page.locator('parley-messenger .msg.system').first().evaluate((m) => {
+      const c = (r) => r.left + r.width / 2;
+      return Math.abs(c(m.querySelector('.bubble').getBoundingClientRect()) - c(m.querySelector('time').getBoundingClientRect()));
+    });
+    check(sys <= 2, `the system line's time is ${sys} px off its pill's centre`);
     await capture(t, page, problems, vp, 'csat', 'CSAT survey (scale 5) after the agent solved the conversation.');
     await ctx.close();
   });

@@ -42,9 +42,11 @@
 import { html, nothing, render } from './lit.js';
 import { link, linkify, markdown, safeUrl } from './markdown.js';
 
+// Faces from the Emoticons block's first range (U+1F600..1F640), which fonts without colour
+// emoji (DejaVu Sans) have too; the number beside each is the readable label either way.
 const RATE = [
-  ['🙁', '😐', '🙂'],
-  ['😞', '🙁', '😐', '🙂', '😄'],
+  ['😟', '😐', '😊'],
+  ['😞', '😟', '😐', '😊', '😄'],
 ];
 const FIELD_TYPES = ['text', 'email', 'number', 'select'];
 
@@ -142,7 +144,7 @@ const KINDS = {
     const rate = labels.rate || ((n, s) => `${n} of ${s}`);
     return rich('csat', 0, html`${q ? html`<p class="pl-csat-question">${q}</p>` : nothing}<div class="pl-csat-scale" role="group" aria-label=${q || nothing}>${once(
       'pl-csat-btn',
-      RATE[scale >> 2].map((t, i) => [t, i + 1, rate(i + 1, scale)]),
+      RATE[scale >> 2].map((t, i) => [`${t} ${i + 1}`, i + 1, rate(i + 1, scale)]),
       (score) => act({ type: 'csat', score, scale }),
     )}</div>`);
   },

@@ -64,8 +64,8 @@ header button:focus-visible{outline-color:#fff}
 .me.queued .bubble,.me.sending .bubble{background:var(--sub);color:var(--fg);border:1px dashed var(--at)}
 .me.failed .bubble{background:var(--bad);color:var(--bad-fg);border:1px solid #d92d20}
 .del{font-style:italic;opacity:.7}
-.meta{font-size:11px;opacity:.75;margin:2px 4px;display:flex;gap:6px;justify-content:flex-end;align-items:center;flex-wrap:wrap}
-.msg:not(.me) .meta{justify-content:flex-start}
+.meta{font-size:11px;opacity:.75;margin:2px 4px;display:flex;gap:6px;justify-content:flex-end;align-items:center}.meta>:not(.state){flex:none}
+.them .meta{justify-content:flex-start}.system .meta{justify-content:center}
 .failed .meta{opacity:1;color:var(--err)}
 .typing{min-height:20px;padding:0 14px;font-size:12px;opacity:.75}
 form{display:flex;flex-direction:column;border-top:1px solid var(--line);padding:8px}
@@ -80,7 +80,7 @@ textarea:focus-visible{outline-offset:0}
 .pl-text p{margin:0 0 6px}.pl-text p:last-child{margin:0}.pl-text pre{overflow:auto;padding:6px;border-radius:6px;background:var(--sub)}
 .pl-text a,.pl-btn[href],.pl-file[href]{color:inherit;text-decoration:underline}
 .pl-rich{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}
-.pl-qr,.pl-btn,.pl-csat-btn,.pl-submit{border:1px solid var(--at);border-radius:999px;background:var(--bg);color:var(--at);padding:4px 12px;font:inherit}
+.pl-qr,.pl-btn,.pl-csat-btn,.pl-submit{border:1px solid var(--at);border-radius:999px;background:var(--bg);color:var(--at);padding:4px 12px;font:inherit}.pl-csat-btn{padding:4px 8px}.pl-csat-question{margin:0;flex-basis:100%}.pl-csat-scale{display:flex;flex-wrap:wrap;gap:6px}
 .pl-qr:disabled,.pl-csat-btn:disabled{opacity:.55}.is-chosen{background:var(--a);color:#fff}
 .pl-rich-carousel{flex-wrap:nowrap;overflow-x:auto}.pl-card{min-width:160px;border:1px solid var(--line);border-radius:8px;padding:8px}
 .pl-card-img{width:100%;border-radius:6px}.pl-card-title{font-weight:600}
@@ -92,7 +92,7 @@ textarea:focus-visible{outline-offset:0}
 .sheet .primary{margin:0;flex:1}.sheet .row button:not(.primary){background:none;border:1px solid var(--line);border-radius:8px;padding:0 12px}
 .sheet p{margin:0}.err{color:var(--err);font-size:13px}.err:empty{display:none}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-@media (max-width:480px){.panel:not([hidden])+.launcher{display:none}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+@media (max-width:480px){button,input,select{min-height:44px}button{min-width:44px}.panel:not([hidden])+.launcher{display:none}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:no-preference){.panel{animation:in .16s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}
 `;
 
