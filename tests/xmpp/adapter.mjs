@@ -317,6 +317,19 @@ test('forgetXmppAccount removes what the adapter kept for the account', async ()
   if (!d.storage.local.getItem('parley.xmpp.index:someone-else@localhost')) throw new Error("another account's index went too");
 });
 
+test('a refused password is an unauthorized/auth error to the hello, not a reconnect loop', async () => {
+  const { visitor } = await accounts();
+  const d = makeDriver();
+  d.adapter = createXmppAdapter(
+    { service: prosody.wsUrl, domain: 'localhost', username: visitor, password: 'wrong', agent: 'agent@localhost', storage: null, sessionStorage: null },
+    d.hooks,
+  );
+  d.adapter.connect();
+  await waitFor('the error frame', () => d.errors.some((e) => e.code === 'unauthorized' && e.recoverable === 'auth'));
+  if (d.disconnects.length) throw new Error(`reported as a disconnect: ${d.disconnects}`);
+  d.adapter.disconnect();
+});
+
 function same(got, want, what) {
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }

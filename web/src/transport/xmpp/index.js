@@ -174,9 +174,15 @@ export function createXmppAdapter(o, hooks) {
     c.timer = setTimeout(() => fail(c, 'open_timeout'), openTimeoutMs);
     x.on('error', (e) => {
       c.lastError = e && e.message;
-      if (!c.up) fail(c, `error: ${c.lastError}`);
+      if (e && e.name === 'SASLError' && ['not-authorized', 'account-disabled', 'credentials-expired'].includes(e.condition)) {
+        refused(c, e.condition);
+      } else if (!c.up) {
+        fail(c, `error: ${c.lastError}`);
+      }
     });
-    x.on('disconnect', () => fail(c, c.up ? 'socket_closed' : `connect_failed${c.lastError ? `: ${c.lastError}` : ''}`));
+    x.on('disconnect', () => {
+      if (!c.refused) fail(c, c.up ? 'socket_closed' : `connect_failed${c.lastError ? `: ${c.lastError}` : ''}`);
+    });
     x.on('element', (el) => {
       // A resumed session with a new client object: xmpp.js would replay its own outbound
       // queue, which is empty here (the stanzas of the old connection died with it; the
@@ -197,7 +203,9 @@ export function createXmppAdapter(o, hooks) {
     x.on('stanza', (st) => onStanza(c, st));
     sm.on('resumed', () => up(c, true, triedResume));
     x.on('online', () => up(c, false, triedResume));
-    x.start().catch((e) => fail(c, `start: ${e && e.message}`));
+    x.start().catch((e) => {
+      if (!c.refused) fail(c, `start: ${e && e.message}`);
+    });
   }
 
   async function up(c, resumed, triedResume) {
@@ -227,6 +235,28 @@ export function createXmppAdapter(o, hooks) {
     clearTimeout(c.timer);
     saveSm(c);
     hooks.onConnected();
+  }
+
+  /**
+   * The server refused the credentials. Reconnecting with the same ones would only hammer
+   * it, so this attempt "connects" to a session that answers the core's `hello` with
+   * `unauthorized` (`auth`): the core then asks the host for a fresh token (getToken) and
+   * otherwise waits, instead of retrying with backoff.
+   */
+  function refused(c, condition) {
+    if (c.done || c.up) return;
+    c.refused = condition;
+    c.up = true;
+    clearTimeout(c.timer);
+    note(`refused #${c.gen} ${condition}`);
+    try {
+      if (c.x.socket) c.x.socket.end();
+    } catch {
+      // already closed
+    }
+    later(() => {
+      if (!c.done) hooks.onConnected();
+    });
   }
 
   /** Ends a connection and reports it, once, if it was not ended by the core. */
@@ -551,6 +581,13 @@ export function createXmppAdapter(o, hooks) {
     const c = cur;
     if (!c || !c.up || c.done) {
       if (req) later(() => hooks.onRequestFailed(req, adapterError('disconnected', 'recoverable', 'not connected')));
+      return;
+    }
+    if (c.refused) {
+      if (type === 'hello' || req) {
+        const err = adapterError('unauthorized', 'auth', `the XMPP server refused the account (${c.refused})`);
+        later(() => deliver(c, JSON.parse(errorFrame(err, type === 'hello' ? undefined : req))));
+      }
       return;
     }
     switch (type) {
