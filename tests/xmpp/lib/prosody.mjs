@@ -17,6 +17,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort, sleep } from '../../load/lib.mjs';
 
@@ -46,8 +47,9 @@ function chownTree(dir, user) {
   spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
 }
 
-export function prosodyConfig({ dir, httpPort, c2sPort, domain = 'localhost', hibernationS = 120 }) {
+export function prosodyConfig({ dir, httpPort, c2sPort, domain = 'localhost', hibernationS = 120, runAs = 'prosody' }) {
   return `-- Written by tests/xmpp/lib/prosody.mjs: loopback only, for tests.
+prosody_user = "${runAs}"
 daemonize = false
 pidfile = "${dir}/prosody.pid"
 data_path = "${dir}/data"
@@ -92,7 +94,7 @@ export async function startProsody({ dir, accounts = {}, domain = 'localhost', h
   const httpPort = await freePort(39000, 39499);
   const c2sPort = await freePort(39500, 39999);
   const configPath = join(dir, 'prosody.cfg.lua');
-  writeFileSync(configPath, prosodyConfig({ dir, httpPort, c2sPort, domain, hibernationS }));
+  writeFileSync(configPath, prosodyConfig({ dir, httpPort, c2sPort, domain, hibernationS, runAs: user ? 'prosody' : userInfo().username }));
   chownTree(dir, user);
   if (user) chownSync(dir, user.uid, user.gid);
   const register = (name, password) => {

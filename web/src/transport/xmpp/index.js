@@ -39,6 +39,12 @@ const MAM_PAGE = 50; // Prosody's default ceiling for one page
 const MAX_PAGES = 100_000; // an archive that never says complete='true' is broken
 const MAX_FRAME_CHARS = 200_000; // under protocol.md's 256 KiB per frame
 
+function randomId() {
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 /** localStorage / sessionStorage, or null where reading them throws (sandboxed frames). */
 function webStorage(name) {
   try {
@@ -158,7 +164,15 @@ export function createXmppAdapter(o, hooks) {
     cur = c;
     stats.connects++;
     note(`connect #${c.gen}`);
-    const x = client({ service: o.service, domain: o.domain, username: o.username, password: o.password, resource: o.resource });
+    const x = client({
+      service: o.service,
+      domain: o.domain,
+      username: o.username,
+      password: o.password,
+      resource: o.resource,
+      // xmpp.js would call crypto.randomUUID(), which pages on plain http:// lack.
+      userAgent: xml('user-agent', { id: randomId() }),
+    });
     c.x = x;
     x.reconnect.stop(); // reconnecting belongs to the core
     const sm = x.streamManagement;
