@@ -929,11 +929,11 @@ scenario('dark theme: prefers-color-scheme dark, theme="dark" and theme="light";
 // ----------------------------------------------------------------------------- webview
 
 /** The webview bundle (build/dist/parley-webview.mjs) at 390×844, under the strict CSP. */
-async function openWebview(t, server) {
+async function openWebview(t, server, extra = {}) {
   const ctx = await t.browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
   const page = await ctx.newPage();
   const problems = watchPage(page);
-  const q = new URLSearchParams({ server: server.url, app: APP });
+  const q = new URLSearchParams({ server: server.url, app: APP, ...extra });
   await load(page, `${t.cspWeb.url}/tests/widget/pages/webview.html?${q}`);
   return { ctx, page, problems };
 }
@@ -982,6 +982,15 @@ scenario('webview bundle (390×844): full screen, inputs ≥ 16 px, single tab; 
   check(!small.length, `inputs under 16 px: ${JSON.stringify(small)}`);
   const vh = await page.evaluate(() => getComputedStyle(window.widget).getPropertyValue('--parley-vh').trim());
   check(vh === '844px', `--parley-vh ${vh}`);
+  // The visual viewport shrinks (as when the on-screen keyboard opens): the panel follows,
+  // so the composer stays in view.
+  await page.setViewportSize({ width: 390, height: 500 });
+  await waitFor('the panel follows the visual viewport', async () => (await page.locator('parley-messenger .panel').boundingBox()).height === 500);
+  const vh2 = await page.evaluate(() => getComputedStyle(window.widget).getPropertyValue('--parley-vh').trim());
+  check(vh2 === '500px', `--parley-vh after the resize: ${vh2}`);
+  const ta = await composer(page).boundingBox();
+  check(ta.y + ta.height <= 500, `the composer is below the visual viewport: ${JSON.stringify(ta)}`);
+  await page.setViewportSize({ width: 390, height: 844 });
   // A conversation, then closed by the app: an agent reply is posted as unread.
   await sendViaComposer(page, 'hello from the app');
   await waitFor('sent', async () => (await thread(page)).some((m) => /sent|delivered|read/.test(m.state)));
@@ -1017,6 +1026,21 @@ scenario('webview bundle: the attach button asks the app for a file; the file it
   }, PNG.toString('base64'));
   await waitFor('the file on the server', async () => (await attachmentsOnServer(server, conv)).includes('photo.png'));
   check(JSON.stringify(await attachmentsOnServer(server, conv)) === JSON.stringify(['photo.png']), 'not on the server once');
+  await invariants(page, problems);
+  await ctx.close();
+});
+
+scenario('webview bundle, classic script (parley-webview.js): single tab, ready, opened by the app, full screen', async (t) => {
+  const server = await t.server();
+  const { ctx, page, problems } = await openWebview(t, server, { classic: '' });
+  await waitFor('ready posted', async () => (await bridgeOut(page)).some((m) => m.type === 'ready'));
+  check((await page.evaluate(() => window.parley.tabs.mode)) === 'single', 'the classic webview bundle elects a leader');
+  check(await page.evaluate(() => typeof window.Parley.create === 'function' && typeof window.Parley.mount === 'function'), 'no global Parley');
+  await nativeSays(page, 'open');
+  await page.locator('parley-messenger .panel').waitFor({ state: 'visible', timeout: WAIT_MS });
+  await sleep(300);
+  const box = await page.locator('parley-messenger .panel').boundingBox();
+  check(box && box.width === 390 && box.height === 844, `panel not full screen: ${JSON.stringify(box)}`);
   await invariants(page, problems);
   await ctx.close();
 });

@@ -1,5 +1,6 @@
 // The webview bundle as built (build/dist/parley-webview.mjs, single-tab, bridge wired) in
 // a page as a native app's webview shows it. Query: ?server=URL&app=ID[&origins=...]
+// [&classic: the classic script build/dist/parley-webview.js instead]
 // The native side is played by the test: outgoing bridge messages go to a stand-in for
 // react-native-webview's window.ReactNativeWebView (recorded in window.out); incoming ones
 // are window.postMessage calls, as an app's injectJavaScript makes them.
@@ -19,7 +20,14 @@ window.ReactNativeWebView = {
 window.cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
 
-await import('/build/dist/parley-webview.mjs');
+if (q.has('classic')) {
+  // The classic script (parley-webview.js): every locale table inside, global Parley.
+  const s = document.createElement('script');
+  s.src = '/build/dist/parley-webview.js';
+  await new Promise((ok, fail) => ((s.onload = ok), (s.onerror = fail), document.head.append(s)));
+} else {
+  await import('/build/dist/parley-webview.mjs');
+}
 const el = document.createElement('parley-messenger');
 el.setAttribute('app-id', q.get('app'));
 el.setAttribute('server', q.get('server'));
