@@ -98,8 +98,9 @@ test('hello -> welcome; send -> ack with the archive position; the agent gets it
   // The same cid again (a retry after a lost ack): the same ack, nothing sent.
   const again = await d.sendText('c_one', 'k_one_1', 'hello agent');
   if (again.id !== ack.id || again.seq !== ack.seq) throw new Error(`second ack ${JSON.stringify(again)}`);
-  await agent.say(jid, 'hello visitor', 'c_one');
+  const replyId = await agent.say(jid, 'hello visitor', 'c_one');
   await waitFor('the reply pushed', () => d.texts().includes('hello visitor'));
+  await waitFor('a delivery receipt for the reply', () => agent.receipts.some((r) => r.id === replyId && r.from.startsWith(`${jid}/`)));
   await waitFor('delivered marker', () => d.reads.some((r) => r.reader === 'agent' && r.delivered && r.seq === 1));
   await sleep(300);
   if (agent.copies.filter((m) => m.originId === 'k_one_1').length !== 1) throw new Error('resent');
@@ -230,13 +231,18 @@ test('sync from 0 on a second device gives the whole archive, paged, once', asyn
   const { visitor, jid } = await accounts();
   const d = makeVisitor(visitor);
   await online(d);
-  for (let i = 1; i <= 70; i++) await agent.say(jid, `m${i}`, 'c_s');
+  const ids = [];
+  for (let i = 1; i <= 70; i++) ids.push(await agent.say(jid, `m${i}`, 'c_s'));
   await waitFor('70', () => d.messages.length === 70);
+  await waitFor('70 receipts', () => ids.every((id) => agent.receipts.some((r) => r.id === id)));
   const d2 = makeVisitor(visitor); // empty storage: counts the archive itself
   await online(d2);
   await waitFor('70 on the second device', () => d2.messages.length >= 70);
   await sleep(300);
   if (JSON.stringify(d2.messages.map((m) => m.seq)) !== JSON.stringify(d.messages.map((m) => m.seq))) throw new Error('the two devices number the archive differently');
+  // The first device's receipts are in the archive: the second one sends none again.
+  const twice = ids.filter((id) => agent.receipts.filter((r) => r.id === id).length !== 1);
+  if (twice.length) throw new Error(`${twice.length} messages receipted more or less than once`);
   d.adapter.disconnect();
   d2.adapter.disconnect();
 });

@@ -4,6 +4,7 @@
 //   const agent = await xmppAccount({ service, domain, username: 'agent', password });
 //   agent.copies            every visitor message stanza that reached the agent, in order
 //   agent.markers           chat markers (XEP-0333) received: { name, id, from }
+//   agent.receipts          delivery receipts (XEP-0184) received: { id, from }
 //   agent.distinct()        the same with copies of one origin-id counted once
 //   await agent.say(to, text, thread)      a chat message (with id, receipt request, markable)
 //   await agent.raw(xmlElement)            any stanza
@@ -22,6 +23,7 @@ export { xml };
 export async function xmppAccount({ service, domain, username, password, resource }) {
   const copies = [];
   const markers = [];
+  const receipts = [];
   const res = resource || `node-${randomBytes(3).toString('hex')}`;
   let x = null;
   const a = {
@@ -30,6 +32,7 @@ export async function xmppAccount({ service, domain, username, password, resourc
     },
     copies,
     markers,
+    receipts,
     autoReceipts: true,
     jid: `${username}@${domain}`,
     distinct() {
@@ -91,6 +94,8 @@ export async function xmppAccount({ service, domain, username, password, resourc
   };
   const onStanza = async (st) => {
     if (!st.is('message')) return;
+    const receipt = st.getChild('received', 'urn:xmpp:receipts');
+    if (receipt) receipts.push({ id: receipt.attrs.id, from: st.attrs.from });
     for (const name of ['displayed', 'received', 'acknowledged']) {
       const m = st.getChild(name, 'urn:xmpp:chat-markers:0');
       if (m) markers.push({ name, id: m.attrs.id, from: st.attrs.from });
