@@ -344,6 +344,27 @@ scenario('a reload resumes the session from sessionStorage', async (t) => {
   await ctx.close();
 });
 
+scenario('logout: the adapter forgets the account (archive index, resumption state) with the database', async () => {
+  const v = newVisitor();
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await ready(page, appUrl(v));
+  await connected(page);
+  const conv = await page.evaluate(() => window.parley.startConversation('Private'));
+  await page.evaluate((c) => window.parley.send(c, 'my address is 1 Main St'), conv);
+  await agentHasExactly(v, conv, ['my address is 1 Main St']);
+  const kept = (p, jid) =>
+    p.evaluate((j) => [localStorage.getItem(`parley.xmpp.index:${j}`), sessionStorage.getItem(`parley.xmpp.sm:${j}`)], jid);
+  const before = await kept(page, v.jid);
+  if (!before[0] || !before[1]) throw new Error(`the adapter kept nothing to forget: ${JSON.stringify(before)}`);
+  await page.evaluate(() => window.parley.logout());
+  const after = await kept(page, v.jid);
+  if (after[0] !== null || after[1] !== null) throw new Error(`left after logout: ${JSON.stringify(after)}`);
+  // (This test page then starts again with the same credentials, as its URL says, so the
+  // next instance builds its own index: a real page signs the next account in instead.)
+  await ctx.close();
+});
+
 scenario('a resume that fails (Prosody restarted) is followed by a MAM catch-up', async (t) => {
   const v = newVisitor();
   const ctx = await browser.newContext();

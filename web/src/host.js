@@ -176,6 +176,12 @@ export class Host {
     if (fx.wiped) {
       any = true;
       this.queueStorage(async () => {
+        // What the adapter keeps of the user outside Parley's database goes too.
+        try {
+          await this.adapter?.forget?.();
+        } catch {
+          // an adapter that fails to forget must not keep the database alive
+        }
         await this.store.destroy();
         this.emit('wiped');
       });

@@ -141,6 +141,9 @@ export interface Adapter {
   send(frame: string): void;
   /** Optional: a native app's push token (the webview bundle's bridge hands it over). */
   registerPushToken?(token: string): void;
+  /** Optional: the user is being wiped (logout): remove what the adapter keeps of them
+   *  outside Parley's database and write nothing more. Awaited before the wipe. */
+  forget?(): void | Promise<void>;
 }
 
 /**

@@ -53,6 +53,8 @@
  * @property {(frameText: string) => void} send  one encoded client frame, in order
  * @property {(id: string, bytes: Blob|ArrayBuffer|Uint8Array, mime: string) => Promise<{url: string}>} [uploadBytes]
  *   attachment bytes for an `upload` frame with cid `id` (capabilities.uploads)
+ * @property {() => (void|Promise<void>)} [forget]  the user is being wiped (logout): remove
+ *   what the adapter keeps of them outside Parley's database, and write nothing more
  */
 
 /**

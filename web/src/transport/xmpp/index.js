@@ -76,9 +76,9 @@ const smKeyOf = (own) => `parley.xmpp.sm:${own}`;
 
 /**
  * Removes what the adapter keeps on this device for the account of `options` (the archive
- * index, the resumption state): call it after `parley.logout()`, whose wipe covers Parley's
- * own database but not an adapter's storage. Other tabs' sessionStorage is theirs to clear
- * (a resumption id is useless without the password).
+ * index, the resumption state). `parley.logout()` does it through the adapter's forget();
+ * this is for a page that no longer has a Parley instance. Other tabs' sessionStorage is
+ * theirs to clear (a resumption id is useless without the password).
  * @param {import('../../../types/index').XmppAdapterOptions} o
  */
 export function forgetXmppAccount(o) {
@@ -133,6 +133,7 @@ export function createXmppAdapter(o, hooks) {
   const smKey = smKeyOf(own);
   let index = ArchiveIndex.from(readJson(local, indexKey), own);
   let cur = null; // the current connection
+  let forgotten = false; // after forget(): nothing of the account is written again
   let gen = 0;
   let qseq = 0;
   const later = (fn) => setTimeout(fn, 0);
@@ -147,10 +148,11 @@ export function createXmppAdapter(o, hooks) {
   const capabilities = { transport: 'xmpp', push: true, signals: true, uploads: false };
 
   function persistIndex() {
-    writeJson(local, indexKey, index.toJSON());
+    if (!forgotten) writeJson(local, indexKey, index.toJSON());
   }
 
   function saveSm(c) {
+    if (forgotten) return;
     const sm = c.x.streamManagement;
     if (!c.up || c.done || !sm.enabled || !sm.id || !c.x.jid) return;
     writeJson(session, smKey, { id: sm.id, inbound: sm.inbound, jid: c.x.jid.toString() });
@@ -631,11 +633,20 @@ export function createXmppAdapter(o, hooks) {
     }
   }
 
+  /** The user's data is being wiped (parley.logout()): drop the connection and remove the
+   *  archive index and the resumption state, for good. */
+  function forget() {
+    forgotten = true;
+    disconnect();
+    forgetXmppAccount(o);
+  }
+
   return {
     capabilities,
     connect,
     disconnect,
     send,
+    forget,
     /** Diagnostics: counters (tests, logs) and the account. Not part of the interface. */
     xmpp: {
       stats,
