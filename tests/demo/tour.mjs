@@ -106,6 +106,7 @@ try {
   await page.goto(`${server.url}/`);
   await widget.launcher().waitFor();
   await waitFor('the widget instance', () => page.evaluate(() => !!document.querySelector('parley-messenger').parley));
+  check((await page.locator('.account .cart').count()) === 1 && (await page.locator('[data-testid="store-who"]').count()) === 1, 'the store header is drawn twice');
   await page.locator('[data-testid="demo-tour"]').click();
   check((await tour.step()) === '1', 'the tour did not start at step 1');
 
