@@ -1034,13 +1034,7 @@ Json frame_json(const Welcome& f) {
   j["token"] = f.token;
   j["cursor"] = f.cursor;
   j["server_time"] = f.server_time;
-  if (f.availability) {
-    Json a = Json::object();
-    a["open"] = f.availability->open;
-    a["reply_ms"] = f.availability->expected_reply_ms;
-    put_opt(a, "next_change", f.availability->next_change_ts);
-    j["availability"] = std::move(a);
-  }
+  if (f.availability) j["availability"] = to_json(*f.availability);
   return j;
 }
 Json frame_json(const Ack& f) {
@@ -1188,6 +1182,14 @@ Json to_json(const ChannelBinding& c) {
 }
 Json to_json(const Event& e) {
   return event_json(e);
+}
+
+Json to_json(const hours::Availability& av) {
+  Json a = Json::object();
+  a["open"] = av.open;
+  a["reply_ms"] = av.expected_reply_ms;
+  put_opt(a, "next_change", av.next_change_ts);
+  return a;
 }
 
 Json to_json(const ControlOwner& o) {

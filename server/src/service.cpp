@@ -1725,11 +1725,7 @@ HttpResult Service::demo_state(std::string_view app_id, TimeMs now) const {
   const AppConfig* app = cfg_.app(app_id);
   if (app == nullptr) return http_error(404, make_error(ErrorCode::NotFound, "no such app"));
   Json j = {{"style", to_string(app->policy.style)}, {"hours", demo_hours_name(*app)}};
-  if (auto av = availability(*app, now)) {
-    j["availability"] = {{"open", av->open},
-                         {"reply_ms", av->expected_reply_ms},
-                         {"next_change", av->next_change_ts}};
-  }
+  if (auto av = availability(*app, now)) j["availability"] = protocol::to_json(*av);
   return {200, j.dump()};
 }
 

@@ -86,7 +86,10 @@ TEST_CASE("demo reset deletes every conversation and visitor", "[service][demo]"
   CHECK(fx.svc->agent_get(fx.agent(), "c_1", fx.now).status == 404);
   // The old visitor is gone: its token is refused, and a new visitor starts from nothing.
   auto s2 = fx.connect();
-  auto out = fx.frame(s2, protocol::Hello{.token = w.token, .device = "d_1"});
+  protocol::Hello again;
+  again.token = w.token;
+  again.device = "d_1";
+  auto out = fx.frame(s2, again);
   REQUIRE(out.size() == 1);
   CHECK(as<protocol::ErrorFrame>(out[0]).error.code == ErrorCode::Unauthorized);
   auto s3 = fx.connect();

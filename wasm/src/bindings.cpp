@@ -777,15 +777,7 @@ class RawClient {
     if (!client_) return kNull;
     return guard([&]() -> std::string {
       auto a = client_->availability();
-      if (!a) return kNull;
-      parley::protocol::Welcome w;
-      w.availability = *a;
-      Json j;
-      if (parse_json(parley::protocol::encode(parley::protocol::ServerFrame{w}), "welcome", j) ||
-          !j.is_object() || !j.contains("availability")) {
-        return kNull;
-      }
-      return dump(j["availability"]);
+      return a ? dump(parley::protocol::to_json(*a)) : kNull;
     });
   }
 

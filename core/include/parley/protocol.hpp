@@ -188,6 +188,8 @@ Json to_json(const ChannelBinding& c);
 Json to_json(const ControlOwner& o);
 // One event object exactly as it appears inside an `events` frame (the server stores these).
 Json to_json(const Event& e);
+// `welcome.availability`: {"open","reply_ms","next_change"?}.
+Json to_json(const hours::Availability& a);
 // Strict parsers: return an Error describing the first problem.
 std::variant<Message, Error> message_from_json(const Json& j);
 std::variant<Body, Error> body_from_json(const Json& j);
