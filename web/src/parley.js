@@ -647,11 +647,11 @@ class Leader {
   }
 
   async restartFresh() {
-    // Signed out: the next start is anonymous, whatever user the page was created with.
+    // Signed out: the next start is anonymous, whatever user the page was created with (the
+    // directory already forgot the user, before the wipe was announced).
     this.api.options = { ...this.api.options, user: undefined };
     this.host.close();
     this.raw.delete?.();
-    await setCurrentUser(this.api.app, null).catch(() => {});
     this.starting = this.doStart();
     await this.starting;
   }
