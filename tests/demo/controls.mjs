@@ -7,39 +7,21 @@
 //   node tests/demo/controls.mjs [--binary build/native/parley_server] [--keep]
 
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { agentAllMessages, agentGet, installCleanup, keepTempDirs, makeTempDir, startServer } from '../load/lib.mjs';
+import { agentAllMessages, agentGet } from '../load/lib.mjs';
 import { launchChromium, ROOT, watchPage } from '../web/lib/browser.mjs';
 import { waitFor } from '../web/lib/scenarios.mjs';
+import { check, demoOptions, GRACE, startDemoServer, widgetApi, widgetReady } from './lib.mjs';
 
-const { values: opts } = parseArgs({
-  options: { binary: { type: 'string', default: join(ROOT, 'build/native/parley_server') }, keep: { type: 'boolean' } },
-});
-const GRACE = 'agent-dev-token';
-installCleanup(180000, 'demo controls');
-if (opts.keep) keepTempDirs();
-const check = (cond, what) => {
-  if (!cond) throw new Error(what);
-};
-
-const dir = makeTempDir('parley-demo-controls-');
-const server = await startServer({
-  binary: opts.binary,
-  db: join(dir, 'demo.db'),
-  config: join(ROOT, 'demo/server.json'),
-  dir,
-  label: 'demo',
-  extraArgs: ['--demo', join(ROOT, 'build/demo'), '--static', join(ROOT, 'build/dist')],
-});
+const opts = demoOptions('demo controls', 180000);
+const server = await startDemoServer(opts.binary, 'demo-controls');
 const browser = await launchChromium();
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await ctx.newPage();
 const problems = watchPage(page);
 page.on('dialog', (d) => d.accept().catch(() => {}));
 
-const api = (fn, arg) =>
-  page.evaluate(([src, a]) => new Function('p', 'a', `return (${src})(p, a)`)(document.querySelector('parley-messenger').parley, a), [fn.toString(), arg]);
-const ready = () => waitFor('the widget instance', () => page.evaluate(() => !!document.querySelector('parley-messenger')?.parley));
+const api = (fn, arg) => widgetApi(page, fn, arg);
+const ready = () => widgetReady(page);
 const list = async () => (await agentGet(server.url, '/v1/agent/conversations?app=demo', GRACE)).conversations;
 async function write(text) {
   const launcher = page.locator('parley-messenger .launcher');

@@ -11,24 +11,14 @@
 //
 // Needs build/demo (node demo/build.mjs) and build/dist (tests/run.sh builds both).
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { agentAllMessages, agentGet, installCleanup, keepTempDirs, makeTempDir, startServer } from '../load/lib.mjs';
+import { agentAllMessages, agentGet } from '../load/lib.mjs';
 import { launchChromium, ROOT, watchPage } from '../web/lib/browser.mjs';
 import { waitFor } from '../web/lib/scenarios.mjs';
+import { check, demoOptions, GRACE, startDemoServer, widgetApi, widgetReady } from './lib.mjs';
 
-const { values: opts } = parseArgs({
-  options: { binary: { type: 'string', default: join(ROOT, 'build/native/parley_server') }, keep: { type: 'boolean' } },
-});
-for (const need of ['build/demo/index.html', 'build/demo/site.js', 'build/dist/parley-widget.js']) {
-  if (!existsSync(join(ROOT, need))) {
-    console.error(`tour: ${need} is missing (tests/run.sh demo builds it)`);
-    process.exit(2);
-  }
-}
-
-const GRACE = 'agent-dev-token';
+const opts = demoOptions('demo tour', 240000);
 const SCRIPT = {
   first: 'Hi! Is the Nordkapp tent still on sale?',
   address: '+4791234567',
@@ -38,23 +28,9 @@ const SCRIPT = {
 };
 const SHOTS = join(ROOT, 'build/screens');
 mkdirSync(SHOTS, { recursive: true });
-installCleanup(240000, 'demo tour');
-if (opts.keep) keepTempDirs();
 
 let failures = 0;
-const check = (cond, what) => {
-  if (!cond) throw new Error(what);
-};
-
-const dir = makeTempDir('parley-demo-tour-');
-const server = await startServer({
-  binary: opts.binary,
-  db: join(dir, 'demo.db'),
-  config: join(ROOT, 'demo/server.json'),
-  dir,
-  label: 'demo',
-  extraArgs: ['--demo', join(ROOT, 'build/demo'), '--static', join(ROOT, 'build/dist')],
-});
+const server = await startDemoServer(opts.binary, 'demo-tour');
 const browser = await launchChromium();
 const customerCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const agentCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -77,7 +53,7 @@ const tour = {
 const widget = {
   launcher: () => page.locator('parley-messenger .launcher'),
   composer: () => page.locator('parley-messenger textarea'),
-  api: (fn, arg) => page.evaluate(([src, a]) => new Function('p', 'a', `return (${src})(p, a)`)(document.querySelector('parley-messenger').parley, a), [fn.toString(), arg]),
+  api: (fn, arg) => widgetApi(page, fn, arg),
 };
 const items = (conv) => widget.api((p, c) => p.messages(c).map((i) => ({ state: i.state, text: i.message.body.text || '', role: i.message.author.role, rich: i.message.body.rich })), conv);
 const entry = (conv) => widget.api((p, c) => p.conversations().find((e) => e.conv.id === c)?.conv, conv);
@@ -105,7 +81,7 @@ try {
   console.log(`demo tour against ${server.url}`);
   await page.goto(`${server.url}/`);
   await widget.launcher().waitFor();
-  await waitFor('the widget instance', () => page.evaluate(() => !!document.querySelector('parley-messenger').parley));
+  await widgetReady(page);
   check((await page.locator('.account .cart').count()) === 1 && (await page.locator('[data-testid="store-who"]').count()) === 1, 'the store header is drawn twice');
   await page.locator('[data-testid="demo-tour"]').click();
   check((await tour.step()) === '1', 'the tour did not start at step 1');
@@ -132,7 +108,7 @@ try {
     await page.locator('[data-testid="demo-reload"]').click();
     await page.waitForLoadState('load');
     await waitFor('tour back at step 2', async () => (await tour.step()) === '2');
-    await waitFor('the widget instance', () => page.evaluate(() => !!document.querySelector('parley-messenger')?.parley));
+    await widgetReady(page);
     const mine = await waitFor('the message after the reload', async () => (await items(conv)).find((i) => i.text === SCRIPT.first));
     check(mine.state === 'queued' || mine.state === 'sending', `state ${mine.state} after the reload`);
     await tour.ok('survived the reload');
@@ -208,7 +184,7 @@ try {
     await page.locator('[data-testid="phone-msg"][data-mine="true"]').filter({ hasText: SCRIPT.phoneReply }).waitFor();
     // Coming back later: a fresh page load, the thread from this device's store and the server.
     await page.reload();
-    await waitFor('the widget instance', () => page.evaluate(() => !!document.querySelector('parley-messenger')?.parley));
+    await widgetReady(page);
     await openWidget();
     const history = await waitFor('the phone reply in the widget', async () => {
       const all = await items(conv);
