@@ -9,7 +9,7 @@
 
 import { agentAllMessages, ensureWebSocket, sleep } from '../load/lib.mjs';
 import { ROOT } from '../web/lib/browser.mjs';
-import { agentPost, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
+import { agentPost, pageReady, scenarios, waitFor } from '../web/lib/scenarios.mjs';
 
 await ensureWebSocket();
 
@@ -31,10 +31,7 @@ function appUrl(web, server) {
 }
 
 async function ready(page, url) {
-  if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
-  const err = await page.evaluate(() => window.loadError);
-  if (err) throw new Error(`Parley failed to load: ${err}`);
+  await pageReady(page, url);
   // Collect upload progress (app.mjs records only the stock events).
   await page.evaluate(() => {
     window.progress = [];

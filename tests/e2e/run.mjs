@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { agentAllMessages, ensureWebSocket, rid, sleep } from '../load/lib.mjs';
 import { ROOT } from '../web/lib/browser.mjs';
-import { agentPost, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
+import { agentPost, pageReady as ready, scenarios, waitFor, WAIT_MS } from '../web/lib/scenarios.mjs';
 
 await ensureWebSocket();
 
@@ -48,13 +48,6 @@ function appUrl(web, server, { token, consent } = {}) {
   return `${web.url}/tests/e2e/pages/app.html?${q}`;
 }
 
-/** Opens (or reloads) the page and waits until Parley is ready. */
-async function ready(page, url) {
-  if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
-  const err = await page.evaluate(() => window.loadError);
-  if (err) throw new Error(`Parley failed to load: ${err}`);
-}
 
 const timeline = (page, conv) => page.evaluate((c) => window.parley.messages(c), conv);
 

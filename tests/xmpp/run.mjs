@@ -18,7 +18,7 @@ await ensureWebSocket();
 installCleanup(900_000, 'xmpp');
 
 const { launchChromium, startStatic } = await import('../web/lib/browser.mjs');
-const { waitFor, WAIT_MS } = await import('../web/lib/scenarios.mjs');
+const { pageReady: ready, waitFor } = await import('../web/lib/scenarios.mjs');
 const { startProsody } = await import('./lib/prosody.mjs');
 const { startProxy } = await import('./lib/proxy.mjs');
 const { xmppAccount, xml } = await import('./lib/agent.mjs');
@@ -58,12 +58,6 @@ function appUrl(v) {
   return `${web.url}/tests/xmpp/pages/app.html?${q}`;
 }
 
-async function ready(page, url) {
-  if (url) await page.goto(url);
-  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
-  const err = await page.evaluate(() => window.loadError);
-  if (err) throw new Error(`Parley failed to load: ${err}`);
-}
 
 const connected = (page) => waitFor('connected', () => page.evaluate(() => window.parley.connection === 'ready'), 30_000);
 const timeline = (page, conv) => page.evaluate((c) => window.parley.messages(c), conv);

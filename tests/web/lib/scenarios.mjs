@@ -31,6 +31,17 @@ export async function waitFor(what, fn, timeout = WAIT_MS) {
   throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
+/**
+ * Opens `url` (or waits after a reload when there is none) until a test page that creates
+ * Parley says window.ready, or throws with its window.loadError.
+ */
+export async function pageReady(page, url) {
+  if (url) await page.goto(url);
+  await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: WAIT_MS });
+  const err = await page.evaluate(() => window.loadError);
+  if (err) throw new Error(`Parley failed to load: ${err}`);
+}
+
 /** An agent's message through the agent API (must answer 201). */
 export async function agentPost(server, token, conv, text) {
   const r = await fetch(`${server.url}/v1/agent/conversations/${encodeURIComponent(conv)}/messages`, {
