@@ -14,14 +14,9 @@
 # package check).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-BUILD_DIR="$ROOT/build"
-NATIVE_DIR="$BUILD_DIR/native"
-WASM_DIR="$BUILD_DIR/wasm"
-JOBS="${PARLEY_JOBS:-2}"
-export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
-export DEBIAN_FRONTEND=noninteractive
+# Paths, the environment, and the install and build helpers shared with tests/run.sh.
+# shellcheck source=tests/lib/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/setup.sh"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'demo/run.sh: %s\n' "$*" >&2; exit 2; }
@@ -41,16 +36,10 @@ while (($#)); do
 done
 [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "--port wants a port number, got '$port'"
 
-# shellcheck source=tests/lib/setup.sh
-source "$ROOT/tests/lib/setup.sh"
-
 say "==> checking packages"
 ensure_deps
-[[ "${PARLEY_NO_INSTALL:-0}" == 1 ]] || ensure_npm_deps
 say "==> building the server, the widget and the demo (the first time takes a few minutes)"
-configure_native
-build "$NATIVE_DIR" parley_server
-build_dist
+build_server_and_dist
 build_demo
 
 data="$BUILD_DIR/demo-data"

@@ -58,18 +58,12 @@
 # package check), PARLEY_BENCH_ARGS (extra arguments for parley_bench).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-BUILD_DIR="$ROOT/build"
-NATIVE_DIR="$BUILD_DIR/native"
-WASM_DIR="$BUILD_DIR/wasm"
-JOBS="${PARLEY_JOBS:-2}"
+# Paths (ROOT, BUILD_DIR, NATIVE_DIR, WASM_DIR), JOBS, the environment, and the install and
+# build helpers, shared with demo/run.sh.
+# shellcheck source=tests/lib/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 ALL_TIERS=(core core-wasm sim server conformance web e2e xmpp ui demo bench)
 DEFAULT_SEEDS=2000
-
-# emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
-export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
-export DEBIAN_FRONTEND=noninteractive
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
@@ -113,12 +107,6 @@ fi
 
 explicit=0
 if ((${#tiers[@]})); then explicit=1; else tiers=("${ALL_TIERS[@]}"); fi
-
-# ----------------------------------------------------------------------------------------
-# Dependencies and build helpers (shared with demo/run.sh)
-# ----------------------------------------------------------------------------------------
-# shellcheck source=tests/lib/setup.sh
-source "$ROOT/tests/lib/setup.sh"
 
 core_tests_exist() {
   local f
@@ -277,10 +265,7 @@ tier_web() {
 
 tier_e2e() {
   [[ -f tests/e2e/run.mjs ]] || { say "e2e: no tests/e2e/run.mjs"; return $SKIP; }
-  ensure_npm_deps
-  configure_native
-  build "$NATIVE_DIR" parley_server
-  build_dist
+  build_server_and_dist
   local rc=0
   say "-- node tests/e2e/run.mjs"
   node tests/e2e/run.mjs --binary "$NATIVE_DIR/parley_server" || rc=1
@@ -308,10 +293,7 @@ tier_xmpp() {
 
 tier_ui() {
   [[ -f tests/widget/run.mjs ]] || { say "ui: no tests/widget/run.mjs"; return $SKIP; }
-  ensure_npm_deps
-  configure_native
-  build "$NATIVE_DIR" parley_server
-  build_dist
+  build_server_and_dist
   local rc=0
   say "-- node tests/widget/run.mjs"
   node tests/widget/run.mjs || rc=1
@@ -328,10 +310,7 @@ tier_ui() {
 
 tier_demo() {
   [[ -f tests/demo/tour.mjs ]] || { say "demo: no tests/demo/tour.mjs"; return $SKIP; }
-  ensure_npm_deps
-  configure_native
-  build "$NATIVE_DIR" parley_server
-  build_dist
+  build_server_and_dist
   build_demo
   local rc=0 t
   for t in tour controls agent run_sh; do

@@ -1,7 +1,19 @@
-# Shared by tests/run.sh and demo/run.sh (sourced, not run): installs what is missing
-# (Debian packages, npm packages from package-lock.json) and builds. The caller sets ROOT,
-# BUILD_DIR, NATIVE_DIR, WASM_DIR and JOBS, and defines say().
-# Environment: PARLEY_NO_INSTALL=1 skips the package checks.
+# Shared by tests/run.sh and demo/run.sh (sourced, not run): the build paths and
+# environment, installing what is missing (Debian packages, npm packages from
+# package-lock.json) and building. The caller defines say() and sources this first; it moves
+# to the repository root.
+# Environment: PARLEY_JOBS (build parallelism, default 2), PARLEY_NO_INSTALL=1 skips the
+# package checks.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BUILD_DIR="$ROOT/build"
+NATIVE_DIR="$BUILD_DIR/native"
+WASM_DIR="$BUILD_DIR/wasm"
+JOBS="${PARLEY_JOBS:-2}"
+# emcc's JS optimizer needs acorn, which Debian installs under /usr/share/nodejs.
+export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
+export DEBIAN_FRONTEND=noninteractive
 
 # ----------------------------------------------------------------------------------------
 # Dependencies (Debian bookworm), installed only when missing
@@ -107,6 +119,14 @@ build_dist() {
   configure_wasm
   build "$WASM_DIR" parley_core_web
   node web/build.mjs --wasm-dir "$WASM_DIR" --out "$BUILD_DIR/dist"
+}
+
+# What every browser test and the demo serve: the reference server and build/dist.
+build_server_and_dist() {
+  ensure_npm_deps
+  configure_native
+  build "$NATIVE_DIR" parley_server
+  build_dist
 }
 
 # The demo (demo/build.mjs): the store page, the agent console, into build/demo.
