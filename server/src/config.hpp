@@ -47,6 +47,9 @@ struct ServerConfig {
   std::string token_secret = "parley-dev-token-secret";
 
   const AppConfig* app(std::string_view id) const;  // empty id = the first app
+  AppConfig* app(std::string_view id) {
+    return const_cast<AppConfig*>(static_cast<const ServerConfig*>(this)->app(id));
+  }
   static ServerConfig defaults();
 };
 

@@ -1730,10 +1730,7 @@ HttpResult Service::demo_state(std::string_view app_id, TimeMs now) const {
 }
 
 HttpResult Service::demo_configure(std::string_view app_id, std::string_view body, TimeMs now) {
-  AppConfig* app = nullptr;
-  for (auto& a : cfg_.apps) {
-    if (a.id == app_id || (app_id.empty() && &a == &cfg_.apps.front())) app = &a;
-  }
+  AppConfig* app = cfg_.app(app_id);
   if (app == nullptr) return http_error(404, make_error(ErrorCode::NotFound, "no such app"));
   const Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
